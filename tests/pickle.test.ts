@@ -91,7 +91,7 @@ test('edge cases: memo-shared arrays stay shared, big-endian/Fortran data is reo
   assert.deepEqual(Array.from(byName.get('big_int32')!.data as Int32Array), [1, -2, 70000]);
   assert.deepEqual(Array.from(byName.get('half_specials')!.data as Float32Array),
     [0, -0, 65504, 5.960464477539063e-8, -Infinity, 0.333251953125]);
-  assert.deepEqual(Array.from(byName.get('bool')!.data), [1, 0, 1, 1]);
+  assert.deepEqual(Array.from(byName.get('bool')!.data as Uint8Array), [1, 0, 1, 1]);
   assert.equal(Gs!.variables.length, 1100);
   const kw = Gs!.static_kwargs;
   assert.equal(Object.getPrototypeOf(kw), Object.prototype);
