@@ -38,15 +38,19 @@ export interface ImageExample {
   data: Uint8Array;
 }
 
-/** Serialises an image as NVIDIA's tf.train.Example ('shape' first, then 'data', as NVIDIA's dict). */
+/**
+ * Serialises an image as NVIDIA's tf.train.Example. Map entries go in sorted key order ('data',
+ * then 'shape'), protobuf's deterministic serialization, so equal images give equal bytes.
+ * (TensorFlow's default serialization leaves map order unspecified; readers do not care.)
+ */
 export function encodeImageExample(ex: ImageExample): Uint8Array {
   const [c, h, w] = ex.shape;
   if (ex.data.length !== c * h * w) throw new Error(`encodeImageExample: ${ex.data.length} bytes for shape [${ex.shape}]`);
   const msg = Example.fromObject({
     features: {
       feature: {
-        shape: { int64List: { value: [c, h, w] } },
         data: { bytesList: { value: [ex.data] } },
+        shape: { int64List: { value: [c, h, w] } },
       },
     },
   });

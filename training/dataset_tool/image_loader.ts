@@ -91,6 +91,8 @@ export async function loadImage(file: string, opts: ConvertOptions = {}, info?: 
   if (!converting(opts)) {
     const problem = strictChannelProblem(meta);
     if (problem) throw new UserError(`${file}: ${problem}`);
+    // sharp converts everything to sRGB on output unless told; keep grayscale as stored.
+    pipeline = pipeline.toColourspace(meta.channels === 1 ? 'b-w' : 'srgb');
   } else {
     if (meta.hasAlpha) {
       if (opts.alpha === undefined) throw new UserError(`${file}: has an alpha channel; pass --alpha drop or --alpha flatten`);
