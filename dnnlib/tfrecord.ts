@@ -46,68 +46,144 @@ export interface TFRecord {
 }
 
 /**
- * Reads the records of one file in order, verifying both CRCs. Reads in chunks so memory
- * stays at about one record plus `chunkBytes`, whatever the file size.
+ * Parses the record whose frame starts at buf[at] (file offset `fileOffset`). Returns null when
+ * buf ends before the frame does (more bytes needed); throws on a CRC mismatch.
  */
-export function* readTFRecords(file: string, opts: { chunkBytes?: number; verify?: boolean } = {}): Generator<TFRecord> {
+function takeRecord(buf: Buffer, at: number, fileOffset: number, fileSize: number, file: string, index: number, verify: boolean): { payload: Buffer; total: number } | null {
+  if (buf.length - at < HEADER_BYTES) return null;
+  if (verify && maskedCrc32c(buf.subarray(at, at + 8)) !== buf.readUInt32LE(at + 8)) {
+    throw new UserError(`${file}: corrupt record ${index} at byte offset ${fileOffset} (length CRC mismatch)`);
+  }
+  const len64 = buf.readBigUInt64LE(at);
+  if (len64 > BigInt(fileSize)) {
+    throw new UserError(`${file}: truncated at byte offset ${fileOffset} (record ${index} claims ${len64} bytes, the file has ${fileSize})`);
+  }
+  const len = Number(len64);
+  const total = HEADER_BYTES + len + FOOTER_BYTES;
+  if (buf.length - at < total) return null;
+  const payload = buf.subarray(at + HEADER_BYTES, at + HEADER_BYTES + len);
+  if (verify && maskedCrc32c(payload) !== buf.readUInt32LE(at + HEADER_BYTES + len)) {
+    throw new UserError(`${file}: corrupt record ${index} at byte offset ${fileOffset} (data CRC mismatch)`);
+  }
+  return { payload, total };
+}
+
+function truncated(file: string, start: number, index: number, size: number): UserError {
+  return new UserError(`${file}: truncated at byte offset ${start} (record ${index} is incomplete: the file ends ${size - start} bytes after its start)`);
+}
+
+function openError(file: string, err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT') return new UserError(`${file}: no such file`);
+  if (e.code === 'EISDIR') return new UserError(`${file}: is a directory`);
+  return err;
+}
+
+function openForRead(file: string): number {
+  try {
+    return fs.openSync(file, 'r');
+  } catch (err) {
+    throw openError(file, err);
+  }
+}
+
+export interface ReadOptions {
+  /** Bytes read per system call (and held in memory besides one record). */
+  chunkBytes?: number;
+  /** Check both CRCs of every record (default true). */
+  verify?: boolean;
+}
+
+/**
+ * Reads the records of one file in order, verifying both CRCs. Reads in chunks so memory
+ * stays at about one record plus `chunkBytes`, whatever the file size. Payloads are copies.
+ */
+export function* readTFRecords(file: string, opts: ReadOptions = {}): Generator<TFRecord> {
   const verify = opts.verify ?? true;
   const chunkBytes = opts.chunkBytes ?? 1 << 20;
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') throw new UserError(`${file}: no such file`);
-    throw err;
-  }
+  const fd = openForRead(file);
   try {
     const size = fs.fstatSync(fd).size;
     let buf = Buffer.alloc(0);
     let bufStart = 0; // file offset of buf[0]
     let pos = 0;      // file offset of the next record
-    // Ensures buf covers [pos, pos + n) unless the file ends first; returns false at EOF.
-    const ensure = (n: number): boolean => {
-      if (pos + n <= bufStart + buf.length) return true;
-      if (pos + n > size) return false;
-      const want = Math.max(n, chunkBytes);
-      const next = Buffer.allocUnsafe(Math.min(want, size - pos));
-      const bytes = fs.readSync(fd, next, 0, next.length, pos);
-      buf = next.subarray(0, bytes);
-      bufStart = pos;
-      return pos + n <= bufStart + buf.length;
-    };
     let index = 0;
     while (pos < size) {
-      const start = pos;
-      if (!ensure(HEADER_BYTES)) {
-        throw new UserError(`${file}: truncated at byte offset ${start} (record ${index}: ${size - start} bytes left, a record header needs ${HEADER_BYTES})`);
+      let rec = takeRecord(buf, pos - bufStart, pos, size, file, index, verify);
+      if (rec === null) {
+        // Refill from pos with enough room for this record (its length is known once the
+        // header is in the buffer).
+        const have = bufStart + buf.length - pos;
+        const need = have >= 8 ? HEADER_BYTES + Number(buf.readBigUInt64LE(pos - bufStart)) + FOOTER_BYTES : HEADER_BYTES;
+        const want = Math.min(Math.max(need, chunkBytes), size - pos);
+        const next = Buffer.allocUnsafe(want);
+        const got = fs.readSync(fd, next, 0, want, pos);
+        buf = next.subarray(0, got);
+        bufStart = pos;
+        rec = takeRecord(buf, 0, pos, size, file, index, verify);
+        if (rec === null) {
+          if (buf.length >= 8 && buf.length < HEADER_BYTES + Number(buf.readBigUInt64LE(0)) + FOOTER_BYTES && pos + buf.length < size) continue;
+          throw truncated(file, pos, index, size);
+        }
       }
-      const h = pos - bufStart;
-      const lenBytes = buf.subarray(h, h + 8);
-      const lenCrc = buf.readUInt32LE(h + 8);
-      if (verify && maskedCrc32c(lenBytes) !== lenCrc) {
-        throw new UserError(`${file}: corrupt record ${index} at byte offset ${start} (length CRC mismatch)`);
-      }
-      const len64 = buf.readBigUInt64LE(h);
-      if (len64 > BigInt(size)) {
-        throw new UserError(`${file}: truncated at byte offset ${start} (record ${index} claims ${len64} bytes, the file has ${size})`);
-      }
-      const len = Number(len64);
-      const total = HEADER_BYTES + len + FOOTER_BYTES;
-      if (!ensure(total)) {
-        throw new UserError(`${file}: truncated at byte offset ${start} (record ${index} needs ${total} bytes, ${size - start} left)`);
-      }
-      const p = pos - bufStart + HEADER_BYTES;
-      const payload = buf.subarray(p, p + len);
-      if (verify && maskedCrc32c(payload) !== buf.readUInt32LE(p + len)) {
-        throw new UserError(`${file}: corrupt record ${index} at byte offset ${start} (data CRC mismatch)`);
-      }
-      pos += total;
-      // Copy out: the chunk buffer is reused and callers may keep payloads.
-      yield { payload: Uint8Array.prototype.slice.call(payload), offset: start, index };
+      yield { payload: Uint8Array.prototype.slice.call(rec.payload), offset: pos, index };
+      pos += rec.total;
       index++;
     }
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/**
+ * Async version of readTFRecords with read-ahead: the next chunk is read by libuv's thread
+ * pool while the caller works on the current one (NVIDIA's prefetch for the training reader).
+ */
+export async function* readTFRecordsAsync(file: string, opts: ReadOptions = {}): AsyncGenerator<TFRecord> {
+  const verify = opts.verify ?? true;
+  const chunkBytes = Math.max(opts.chunkBytes ?? 8 << 20, 1 << 16);
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(file, 'r');
+  } catch (err) {
+    throw openError(file, err);
+  }
+  try {
+    const size = (await fh.stat()).size;
+    let readPos = 0;
+    const readChunk = async (): Promise<Buffer> => {
+      const n = Math.min(chunkBytes, size - readPos);
+      const b = Buffer.allocUnsafe(n);
+      const at = readPos;
+      readPos += n;
+      let got = 0;
+      while (got < n) {
+        const r = await fh.read(b, got, n - got, at + got);
+        if (r.bytesRead === 0) break;
+        got += r.bytesRead;
+      }
+      return b.subarray(0, got);
+    };
+    let ahead: Promise<Buffer> | null = size > 0 ? readChunk() : null;
+    let buf = Buffer.alloc(0);
+    let bufStart = 0;
+    let pos = 0;
+    let index = 0;
+    while (pos < size) {
+      const rec = takeRecord(buf, pos - bufStart, pos, size, file, index, verify);
+      if (rec === null) {
+        if (ahead === null) throw truncated(file, pos, index, size);
+        const chunk = await ahead;
+        ahead = readPos < size ? readChunk() : null;
+        buf = Buffer.concat([buf.subarray(pos - bufStart), chunk]);
+        bufStart = pos;
+        continue;
+      }
+      yield { payload: Uint8Array.prototype.slice.call(rec.payload), offset: pos, index };
+      pos += rec.total;
+      index++;
+    }
+  } finally {
+    await fh.close();
   }
 }

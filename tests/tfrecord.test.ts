@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { crc32c, crc32cJs, maskedCrc32c } from '../dnnlib/crc32c.ts';
-import { encodeRecord, readTFRecords, TFRecordWriter } from '../dnnlib/tfrecord.ts';
+import { encodeRecord, readTFRecords, readTFRecordsAsync, TFRecordWriter } from '../dnnlib/tfrecord.ts';
 import { decodeImageExample, encodeImageExample } from '../dnnlib/example_proto.ts';
 import { UserError } from '../dnnlib/errors.ts';
 
@@ -98,4 +98,20 @@ test('decodeImageExample rejects payloads that are not NVIDIA image examples', (
   const ex = encodeImageExample({ shape: [1, 4, 4], data: new Uint8Array(16) });
   assert.deepEqual(decodeImageExample(ex, 'x').shape, [1, 4, 4]);
   assert.throws(() => readTFRecords(path.join(tmp(), 'missing.tfrecords')).next(), /missing\.tfrecords: no such file/);
+});
+
+test('async reader with read-ahead yields the same records and the same errors', async () => {
+  const sync = [...readTFRecords(RGB_R05)];
+  for (const chunkBytes of [1, 5000, 1 << 20]) {
+    const got: Buffer[] = [];
+    for await (const r of readTFRecordsAsync(RGB_R05, { chunkBytes })) got.push(Buffer.from(r.payload));
+    assert.deepEqual(got, sync.map((r) => Buffer.from(r.payload)));
+  }
+  const recLen = 16 + sync[0]!.payload.length;
+  const cut = damaged((b) => b.subarray(0, recLen * 5 + 20));
+  await assert.rejects(async () => { for await (const _ of readTFRecordsAsync(cut)) { /* drain */ } },
+    new RegExp(`truncated at byte offset ${recLen * 5} `));
+  const flipped = damaged((b) => { b[recLen * 3 + 40] ^= 4; return b; });
+  await assert.rejects(async () => { for await (const _ of readTFRecordsAsync(flipped)) { /* drain */ } },
+    new RegExp(`corrupt record 3 at byte offset ${recLen * 3} \\(data CRC mismatch\\)`));
 });
