@@ -13,10 +13,12 @@
 // - `randint` returns Int32Array; ranges whose values don't fit int32 (e.g. [0, 2**32)) go
 //   through `randintFloat64`, which draws identically and returns exact integers as doubles.
 //
-// Bit-exactness caveat: `randn`/`normal` call `Math.log`, numpy calls the C library's `log`.
-// Both are accurate to within an ulp of each other and agree on every value in the committed
-// fixtures (millions of draws, glibc 2.36); a libm that rounds differently would change a
-// last bit in numpy itself, across platforms, in the same way.
+// Gaussians and the C library's log: legacy_gauss takes log(r2) from libm, whose last bit
+// differs between C libraries. We use a correctly rounded log (logCorrectlyRounded below), which
+// is what glibc <= 2.27 gave (NVIDIA's environment, to our knowledge). numpy on glibc >= 2.28
+// (0.52-ulp log) differs in ~0.04% of randn values, each by 1-2 ulp; tests/random.test.ts lists
+// and checks every such difference in its fixtures. Everything else (uniforms, integers,
+// shuffles, state) has no libm call and matches any numpy exactly.
 
 import { UserError } from './errors.ts';
 
@@ -266,11 +268,12 @@ export class RandomState {
     return out;
   }
 
-  /** numpy's legacy normal: `loc + scale * gauss` per draw; scale must be >= 0. */
+  /** numpy's legacy normal: `loc + scale * gauss` per draw; scale must not be negative. */
   normal(loc?: number, scale?: number): number;
   normal(loc: number | undefined, scale: number | undefined, size: Size): Float64Array;
   normal(loc = 0, scale = 1, size?: Size): number | Float64Array {
-    if (!(scale >= 0)) throw new UserError(`normal: scale must be >= 0, got ${scale}`);
+    // numpy's check: sign bit set and not NaN (so -0 is rejected and NaN passes through).
+    if (scale < 0 || Object.is(scale, -0)) throw new UserError(`normal: scale must be >= 0, got ${Object.is(scale, -0) ? '-0' : scale}`);
     if (size === undefined) return loc + scale * this.nextGauss();
     const out = new Float64Array(sizeOf(dimsOf(size), 'normal'));
     for (let i = 0; i < out.length; i++) out[i] = loc + scale * this.nextGauss();
@@ -412,12 +415,13 @@ export class RandomState {
 //
 // legacy_gauss calls the C library's log(). V8's Math.log is fdlibm-grade (within 1 ulp): on
 // uniform inputs it differs from a correctly rounded log in ~7% of calls, which would change the
-// last bit of ~7% of randn values. glibc's log up to 2.27 (NVIDIA's StyleGAN environment) was
-// correctly rounded; glibc >= 2.28 is within 0.52 ulp and misrounds ~0.08% of inputs. We
+// last bit of ~7% of randn values. glibc's log up to 2.27 (NVIDIA's StyleGAN environment) was,
+// to our knowledge, correctly rounded; glibc >= 2.28 is within 0.52 ulp and misrounds ~0.04% of
+// the r2 values legacy_gauss sees (measured against Decimal in make_random.py). We
 // compute the correctly rounded log: numpy's stream as defined by exact arithmetic.
 //
 // Method (Ziv's strategy): a fast table-driven evaluation in double-double to ~2**-70 relative
-// error; if the rounding of that result is ambiguous within the error bound (~1 in 4000
+// error; if the rounding of that result is ambiguous within the error bound (~1 in 20000
 // calls), a slow series evaluation to ~2**-100 decides.
 
 const SPLITTER = 134217729; // 2**27 + 1, Veltkamp split of a double into two 26-bit halves

@@ -228,6 +228,7 @@ test('bad arguments are rejected with a clear message', () => {
   assert.throws(() => rs.randintFloat64(-(2 ** 52), 2 ** 52 + 2), /wider than 2\*\*53/);
   assert.throws(() => rs.randn(2, -1), /non-negative integers/);
   assert.throws(() => rs.normal(0, -1), /scale must be >= 0/);
+  assert.throws(() => rs.normal(0, -0), /scale must be >= 0, got -0/); // numpy rejects -0.0 too
   assert.throws(() => rs.uniform(-Number.MAX_VALUE, Number.MAX_VALUE), /finite/);
   assert.throws(() => rs.permutation(-3), /got -3/);
   const good = rs.get_state();
