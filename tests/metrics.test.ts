@@ -1,0 +1,138 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { useTestBackend } from './_backend.ts';
+import {
+  calcMetric, convertImagesToUint8, jsonLine, listMetrics, pyRepr, realsCacheDigest, realsCacheFile,
+  registerMetric, resultLine, appendJsonLine,
+} from '../metrics/metric_base.ts';
+import { cropFace, downsampleTo, filteredMean, samplePathLengths, slerp } from '../metrics/perceptual_path_length.ts';
+import { conditionalEntropy, jointFrequencies, mostConfident, argmaxTargets, separabilityScore } from '../metrics/linear_separability.ts';
+import { detUniform, loadFixture } from './fixtures/metrics/det_random.ts';
+
+const ref = loadFixture<any>('reference.json');
+
+test('result line has NVIDIA\'s layout', () => {
+  const line = resultLine({ metric: 'fid50k', networkPkl: '/x/network-snapshot-025000.pkl', evalTime: 961, results: [{ value: 4.41592, suffix: '' }] });
+  assert.equal(line, 'network-snapshot-025000        time 16m 01s      fid50k 4.4159    ');
+  const long = resultLine({ metric: 'ls', networkPkl: 'https://host/karras2019stylegan-ffhq-1024x1024.pkl', evalTime: 5, results: [{ value: 3.5, suffix: '_z' }, { value: 12.25, suffix: '_w' }] });
+  // karras2019stylegan-ffhq-1024x1024 has 33 characters: '...' + its last 26.
+  assert.ok(long.startsWith('...' + 'karras2019stylegan-ffhq-1024x1024'.slice(-26) + ' '));
+  assert.ok(long.endsWith(' time 5s           ls_z 3.5000     ls_w 12.2500   '));
+});
+
+test('registry: calcMetric times a metric and records its pipeline; JSON line carries it', async () => {
+  registerMetric('test_const', () => ({ results: [{ value: 1.5, suffix: '_a' }], pipeline: { weights: [{ name: 'n', file: 'f', sha256: 'abc' }], numImages: 7, resize: 'none', dtype: 'float64' } }), { num_images: 7 });
+  assert.ok(listMetrics().includes('dummy') && listMetrics().includes('test_const'));
+  const r = await calcMetric('test_const', { networkPkl: 'a/b.pkl' });
+  assert.equal(r.results[0].value, 1.5);
+  assert.ok(r.evalTime >= 0);
+  const j = JSON.parse(jsonLine(r));
+  assert.deepEqual(j.results, { test_const_a: 1.5 });
+  assert.equal(j.params.num_images, 7);
+  assert.equal(j.pipeline.weights[0].sha256, 'abc');
+  assert.equal(j.pipeline.resize, 'none');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'metrics-'));
+  const f = path.join(dir, 'sub', 'metric-test.jsonl');
+  appendJsonLine(f, jsonLine(r));
+  appendJsonLine(f, jsonLine(r));
+  assert.equal(fs.readFileSync(f, 'utf8').trim().split('\n').length, 2);
+  fs.rmSync(dir, { recursive: true });
+  await assert.rejects(calcMetric('no_such_metric'), /unknown metric 'no_such_metric'/);
+});
+
+test('reals cache key equals md5(repr(sorted(args.items()))) from Python', () => {
+  for (const c of ref.cache) {
+    const { metric_name, mirror_augment, ...rest } = c.args;
+    const items = Object.keys(c.args).sort().map((k) => `(${pyRepr(k)}, ${pyRepr(c.args[k])})`);
+    assert.equal('[' + items.join(', ') + ']', c.repr);
+    assert.equal(realsCacheDigest({ metricName: metric_name, mirrorAugment: mirror_augment, datasetArgs: rest }), c.md5);
+  }
+  const f = realsCacheFile({ cacheDir: 'cache', metricName: 'fid50k', mirrorAugment: true, datasetArgs: { tfrecord_dir: 'ffhq', shuffle_mb: 0 }, kwargs: { num_images: 50000 } });
+  assert.equal(f, path.join('cache', `${ref.cache[0].md5}-fid50k-ffhq.pkl`));
+});
+
+test('convertImagesToUint8 = tf.saturate_cast(x·127.5 + 128) in float32 (numpy fixture)', () => {
+  const u8 = convertImagesToUint8(Float32Array.from(ref.uint8.x));
+  assert.deepEqual([...u8], ref.uint8.u8);
+  // Round half up of 127.5x + 127.5: x = 0 → 128 (not 127 or banker's 128 by accident: check 0.5/127.5).
+  assert.deepEqual([...convertImagesToUint8([-1, 0, 1, -0.5 / 127.5, 0.5 / 127.5])], [0, 128, 255, 127, 128]);
+});
+
+test('slerp follows NVIDIA\'s formula (numpy fixture)', () => {
+  const s = ref.slerp;
+  const a = detUniform(s.seed_a, s.n * s.dim), b = detUniform(s.seed_b, s.n * s.dim);
+  const out = slerp(a, b, s.t, s.dim), outEps = slerp(a, b, s.t.map((t: number) => t + 1e-4), s.dim);
+  for (let i = 0; i < out.length; i++) {
+    assert.ok(Math.abs(out[i] - s.out[i]) < 1e-12, `slerp[${i}]`);
+    assert.ok(Math.abs(outEps[i] - s.out_eps[i]) < 1e-12, `slerp eps[${i}]`);
+  }
+});
+
+test('face crop and box downsample match numpy slicing + reshape-mean', async () => {
+  await useTestBackend();
+  const c = ref.crop;
+  const x = tf.tensor4d(Float32Array.from(detUniform(c.seed, c.shape.reduce((p: number, q: number) => p * q, 1))), c.shape);
+  const y = downsampleTo(cropFace(x), c.target);
+  assert.deepEqual(y.shape, c.out_shape);
+  const v = y.dataSync();
+  for (let i = 0; i < v.length; i++) assert.ok(Math.abs(v[i] - c.out[i]) < 1e-6, `crop[${i}]`);
+  // At or below the target size nothing is averaged.
+  assert.equal(downsampleTo(x, 64), x);
+  tf.dispose([x, y]);
+});
+
+test('outlier filter: numpy percentile 1 lower / 99 higher, mean of the kept values', () => {
+  for (const c of ref.percentile) {
+    const v = detUniform(c.seed, c.n).map((u) => Math.exp(3 * u));
+    const r = filteredMean(v);
+    assert.equal(r.lo, c.lo);
+    assert.equal(r.hi, c.hi);
+    assert.equal(r.kept, c.kept);
+    assert.ok(Math.abs(r.mean - c.mean) < 1e-12 * c.mean);
+  }
+});
+
+test('LS: conditional entropy and 2^ΣH match NVIDIA\'s definitions (numpy fixture)', () => {
+  for (const c of ref.entropy.tables) assert.ok(Math.abs(conditionalEntropy(c.p) - c.h) < 1e-12, JSON.stringify(c));
+  const s = ref.entropy.score;
+  const u = detUniform(s.seed, s.n * s.attrs * 2);
+  const hs: number[] = [];
+  for (let a = 0; a < s.attrs; a++) {
+    const preds = Array.from({ length: s.n }, (_, i) => (u[(a * 2) * s.n + i] > 0.1 ? 1 : 0));
+    const targets = Array.from({ length: s.n }, (_, i) => (u[(a * 2 + 1) * s.n + i] > -0.2 ? 1 : 0));
+    hs.push(conditionalEntropy(jointFrequencies(preds, targets)));
+  }
+  hs.forEach((h, i) => assert.ok(Math.abs(h - s.entropies[i]) < 1e-12));
+  assert.ok(Math.abs(separabilityScore(hs) - s.score) < 1e-12 * s.score);
+});
+
+test('LS: pruning keeps the most confident samples, ties in original order', () => {
+  const probs = [0.6, 0.4, 0.1, 0.9, 0.4, 0.6, 0.5, 0.5, 0.95, 0.05];
+  assert.deepEqual(mostConfident(probs, 4), [4, 1, 0, 2]);
+  assert.deepEqual([...argmaxTargets(probs, [0, 1, 3])], [0, 1, 0]);
+});
+
+test('PPL loop (space w, end) on a toy generator equals the closed form (127.5·Δw)² per pair', async () => {
+  await useTestBackend();
+  const Z = 3, B = 2, eps = 1e-4;
+  const zs = detUniform(77, 2 * B * Z);
+  const generator = {
+    latentSize: Z,
+    mapping: (z: tf.Tensor2D) => tf.reshape(z, [z.shape[0], 1, Z]) as tf.Tensor3D,
+    // Every pixel of a 16×16 one-channel image equals w[0].
+    synthesis: (w: tf.Tensor3D) => tf.tile(tf.reshape(tf.slice(w, [0, 0, 0], [-1, 1, 1]), [-1, 1, 1, 1]), [1, 1, 16, 16]) as tf.Tensor4D,
+    reinitNoise: () => {},
+  };
+  const distance = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.tidy(() => tf.mean(tf.square(tf.sub(a, b)), [1, 2, 3]).dataSync() as Float32Array);
+  const d = await samplePathLengths({ numSamples: B, epsilon: eps, space: 'w', sampling: 'end', minibatch: B, generator, distance,
+    randn: (n) => zs.slice(0, n), rand: (n) => new Float64Array(n).fill(0.5), distanceResolution: 256 });
+  for (let i = 0; i < B; i++) {
+    const dw = zs[(2 * i + 1) * Z] - zs[2 * i * Z];
+    const expected = (127.5 * dw) ** 2; // (127.5·ε·Δw)² / ε²
+    assert.ok(Math.abs(d[i] - expected) / expected < 2e-2, `pair ${i}: ${d[i]} vs ${expected}`);
+  }
+});
