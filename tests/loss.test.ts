@@ -8,6 +8,7 @@ import {
   D_logistic_simplegp, G_basic_nonsaturating, G_basic_saturating, D_basic_bce, G_LOSSES, D_LOSSES,
   type DiscriminatorFn, type GeneratorFn, type LossResult, type LossScaling,
 } from '../training/loss.ts';
+import { Optimizer } from '../training/optimizer.ts';
 
 // Tiny problems whose values and gradients are derived by hand below, in plain arithmetic:
 // N = 2 samples of shape [1,2,2] (4 pixels each), G(z) = a·z reshaped, D linear / quadratic / leaky.
@@ -298,6 +299,23 @@ test('gradient penalties leave no tensors behind (the scores kept across tf.grad
   lossAndGrads(() => D_logistic_simplegp(s.G, D, s.inputs), [s.w, s.b]);
   assert.equal(tf.memory().numTensors, before);
   u.dispose();
+  cleanup(s);
+});
+
+test('one D step: D_logistic_simplegp through the Optimizer (loss scaling on) moves w by a first Adam step', async () => {
+  await useTestBackend();
+  const s = setup();
+  const D = linearD(s);
+  const r = X.map((x) => dot(W, x) + B);
+  const f = FAKE.map((x) => dot(W, x) + B);
+  // Hand gradient of mean(loss) w.r.t. w (logistic part + γ·w), then TF1 Adam's first step
+  // Δ = lr·√(1 − 0.99)·g / (√(0.01·g²) + ε).
+  const g = W.map((wk, k) => mean(X.map((x, i) => sigmoid(f[i]!) * FAKE[i]![k]! - sigmoid(-r[i]!) * x[k]!)) + 10 * wk);
+  const opt = new Optimizer([s.w], { name: 'TrainD', use_loss_scaling: true, loss_scaling_init: 10 });
+  const step = opt.minimize(() => tf.mean(D_logistic_simplegp(s.G, D, { ...s.inputs, opt }).loss) as tf.Scalar, 0.003);
+  assert.equal(step.applied, true);
+  close(s.w.dataSync(), W.map((wk, k) => wk - (0.003 * 0.1 * g[k]!) / (Math.sqrt(0.01 * g[k]! ** 2) + 1e-8)), 'w after one step', 1e-5);
+  opt.dispose();
   cleanup(s);
 });
 

@@ -268,6 +268,7 @@ export async function saveImageGrid(
 export function pyFixed(x: number, digits: number): string {
   if (!Number.isFinite(x)) return x !== x ? 'nan' : x > 0 ? 'inf' : '-inf';
   const js = x.toFixed(digits);
+  if (Math.abs(x) >= 1e21) return js; // toFixed switches to exponent form; never reached by a tick line
   const exact = Math.abs(x).toFixed(100); // exact for every double in our range
   const point = exact.indexOf('.');
   const rest = exact.slice(point + 1 + digits);
