@@ -17,8 +17,11 @@
 // differs between C libraries. We use a correctly rounded log (logCorrectlyRounded below), which
 // is what glibc <= 2.27 gave (NVIDIA's environment, to our knowledge). numpy on glibc >= 2.28
 // (0.52-ulp log) differs in ~0.04% of randn values, each by 1-2 ulp; tests/random.test.ts lists
-// and checks every such difference in its fixtures. Everything else (uniforms, integers,
-// shuffles, state) has no libm call and matches any numpy exactly.
+// and checks every such difference in its fixtures. Even one glibc gives two numpy streams: its
+// FMA and non-FMA log variants round differently (numpy 2.4, glibc 2.36, seed 0: randn(200000)
+// hashes differently with GLIBC_TUNABLES=glibc.cpu.hwcaps=-FMA,...), so a correctly rounded log
+// is the only platform-independent definition. Everything else (uniforms, integers, shuffles,
+// state) has no libm call and matches any numpy exactly.
 
 import { UserError } from './errors.ts';
 
