@@ -2,7 +2,9 @@
 
 /** NVIDIA's dnnlib.util.format_time: `Ns`, `Mm SSs`, `Hh MMm SSs`, `Dd HHh MMm`. */
 export function formatTime(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
+  // np.rint: round half to even, as NVIDIA's format_time does.
+  const r = Math.round(seconds);
+  const s = Math.max(0, Math.abs(seconds % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r);
   const pad = (n: number) => String(n).padStart(2, '0');
   if (s < 60) return `${s}s`;
   if (s < 60 * 60) return `${Math.floor(s / 60)}m ${pad(s % 60)}s`;

@@ -14,6 +14,8 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'sgts-dnnlib-'));
 
 test('formatTime follows dnnlib.util.format_time', () => {
   assert.equal(formatTime(5), '5s');
+  assert.equal(formatTime(2.5), '2s', 'np.rint rounds half to even');
+  assert.equal(formatTime(3.5), '4s');
   assert.equal(formatTime(61), '1m 01s');
   assert.equal(formatTime(3600 + 2 * 60 + 3), '1h 02m 03s');
   assert.equal(formatTime(2 * 86400 + 5 * 3600 + 7 * 60), '2d 05h 07m');
