@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from './errors.ts';
-import { parsePickle, PyDict, PyGlobal, SETSTATE, type Buildable, type GlobalImpl, type PickleContext } from './pickle_vm.ts';
+import { parsePickle, pyDictFrom, PyGlobal, SETSTATE, type Buildable, type GlobalImpl, type PickleContext } from './pickle_vm.ts';
 import { NdArray, NUMPY_GLOBALS, type DType, type TypedArray } from './pickle_numpy.ts';
 
 export { parsePickle, parsePickleAt, PyDict, PyGlobal, SETSTATE } from './pickle_vm.ts';
@@ -64,7 +64,7 @@ const reconstructor: GlobalImpl = {
   },
 };
 
-const dictSubclass: GlobalImpl = { construct: () => new PyDict(), call: () => new PyDict() };
+const dictSubclass: GlobalImpl = { construct: pyDictFrom, call: pyDictFrom };
 
 /** Everything an NVIDIA TF network pickle legitimately names (§B.1); all else is refused. */
 export const NETWORK_GLOBALS: Readonly<Record<string, GlobalImpl>> = {

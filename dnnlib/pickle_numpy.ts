@@ -139,7 +139,7 @@ function viewAs(b: Uint8Array, dtype: DType): TypedArray {
 }
 
 /** IEEE half → float32, exact (every half value is representable). */
-function halfToFloat(h: Uint16Array): Float32Array {
+export function halfToFloat(h: Uint16Array): Float32Array {
   const out = new Float32Array(h.length);
   for (let i = 0; i < h.length; i++) {
     const x = h[i]!;

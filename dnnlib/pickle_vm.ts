@@ -55,6 +55,26 @@ export class PyDict extends Map<unknown, unknown> implements Buildable {
   }
 }
 
+/**
+ * dict subclasses called as cls(), cls(items) or cls(mapping): Python 2's OrderedDict.__reduce__
+ * passes its items as a list of [key, value] pairs (old torch files carry that).
+ */
+export function pyDictFrom(args: unknown[], ctx: PickleContext): PyDict {
+  const d = new PyDict();
+  if (args.length === 0) return d;
+  const [src] = args;
+  if (args.length > 1) ctx.fail('dict subclass called with more than one argument');
+  if (src instanceof Map) {
+    for (const [k, v] of src) d.set(k, v);
+  } else if (Array.isArray(src)) {
+    for (const pair of src) {
+      if (!Array.isArray(pair) || pair.length !== 2) ctx.fail('dict items are not (key, value) pairs');
+      d.set(pair[0], pair[1]);
+    }
+  } else ctx.fail('dict subclass called with an unsupported argument');
+  return d;
+}
+
 function isBuildable(x: unknown): x is Buildable {
   return typeof x === 'object' && x !== null && typeof (x as Partial<Buildable>)[SETSTATE] === 'function';
 }
