@@ -6,12 +6,14 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { UserError } from '../dnnlib/errors.ts';
 import { loadTorchFile, loadTorchStateDict } from '../dnnlib/torch_file.ts';
+import { ZipReader } from '../dnnlib/zip.ts';
 import { parsePickle, NETWORK_GLOBALS, type TypedArray } from '../dnnlib/pickle.ts';
 
 const DIR = path.join(import.meta.dirname, 'fixtures', 'torch');
 const side = JSON.parse(fs.readFileSync(path.join(DIR, 'state.json'), 'utf8')) as {
   tensors: { name: string; dtype: string; shape: number[]; value?: number | boolean; sha256: string; sha256_raw?: string }[];
   refusals: { file: string; expect: string; sentinel: string | null }[];
+  zip: { file: string; entries: Record<string, { size: number; method: string; sha256: string }> };
 };
 
 const sha = (a: TypedArray) => createHash('sha256').update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
@@ -68,4 +70,22 @@ test('hostile, foreign and truncated torch files are refused with one line, noth
   } finally {
     fs.rmSync(sentinelDir, { recursive: true, force: true });
   }
+});
+
+test('zip reader: stored and deflated entries, zip64 records (Python zipfile), CRC checked', () => {
+  const zip = new ZipReader(fs.readFileSync(path.join(DIR, side.zip.file)), side.zip.file);
+  assert.deepEqual([...zip.entries.keys()], Object.keys(side.zip.entries));
+  for (const [name, e] of Object.entries(side.zip.entries)) {
+    const data = zip.read(name);
+    assert.equal(zip.entries.get(name)!.method, e.method === 'stored' ? 0 : 8);
+    assert.equal(data.length, e.size, name);
+    assert.equal(createHash('sha256').update(data).digest('hex'), e.sha256, name);
+  }
+  const bad = new ZipReader(fs.readFileSync(path.join(DIR, 'zip_badcrc.zip')), 'bad.zip');
+  assert.throws(() => bad.read('a/stored.bin'), (err: unknown) => {
+    assert.ok(err instanceof UserError);
+    assert.equal(err.message, "bad.zip: entry 'a/stored.bin' fails its CRC-32 check (corrupt file)");
+    return true;
+  });
+  assert.throws(() => bad.read('a/nope'), /bad\.zip: missing entry 'a\/nope'/);
 });
