@@ -416,6 +416,16 @@ test('Network: getVar/setVar shape checks, clone, copyVarsFrom, moving average (
     assert.equal((Gs as G_style).components.synthesis.lod, 1);
     Gs.copyVarsFrom(G);
     assert.equal(maxAbsDiff(Gs.getVar(name), target), 0);
+    // Assignments must not leak tensor handles.
+    const n0 = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) {
+      G.setVar(name, target);
+      G.setVar('G_synthesis/noise3', new Float32Array(64));
+      G.setLod(i + 0.5);
+      Gs.setupAsMovingAverageOf(G, 0.9);
+      Gs.copyVarsFrom(G);
+    }
+    assert.equal(tf.memory().numTensors, n0);
     target.dispose();
   } finally {
     G.dispose();
@@ -455,4 +465,33 @@ test('G_mapping on its own: no broadcast gives [N, dlatent_size]; relu option', 
     assert.ok(w.dataSync().every((v) => v >= 0));
     w.dispose();
   });
+});
+
+test('a training-style G step: gradients of softplus(−D(G(z))) with is_training reach every G trainable in use; no tensor growth', () => {
+  const kw = { ...SMALL, resolution: 8 };
+  const G = new G_style(kw, { seed: 30 });
+  const D = new D_basic(kw, { seed: 31 });
+  const Gs = G.clone('Gs');
+  try {
+    const z = tf.randomNormal([4, 512], 0, 1, 'float32', 32) as tf.Tensor2D;
+    const rng = seededRng(33);
+    const step = () => {
+      const { value, grads } = tf.variableGrads(
+        () => tf.mean(tf.softplus(tf.neg(D.run(G.run(z, null, { is_training: true, style_mixing_prob: 1, rng }))))) as tf.Scalar,
+        [...G.trainables.values()],
+      );
+      const missing = [...G.trainables].filter(([, v]) => !(v.name in grads)).map(([n]) => n);
+      tf.dispose([value, ...Object.values(grads)]);
+      Gs.setupAsMovingAverageOf(G, 0.99);
+      return missing;
+    };
+    // At lod 0 only the 4×4 ToRGB is off the path.
+    assert.deepEqual(step(), ['G_synthesis/ToRGB_lod1/weight', 'G_synthesis/ToRGB_lod1/bias']);
+    const n0 = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) step();
+    assert.equal(tf.memory().numTensors, n0);
+    z.dispose();
+  } finally {
+    [G, D, Gs].forEach((n) => n.dispose());
+  }
 });

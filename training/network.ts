@@ -46,6 +46,15 @@ export function formatShape(shape: readonly (number | null)[]): string {
   return dims.length === 1 ? `(${dims[0]},)` : `(${dims.join(', ')})`;
 }
 
+/**
+ * Variable.assign shares the new tensor's data, so the temporary must be disposed afterwards or
+ * every assignment leaks one tensor handle (and keeps its buffer alive).
+ */
+export function assignVar(v: tf.Variable, value: tf.Tensor): void {
+  v.assign(value);
+  value.dispose();
+}
+
 function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
@@ -155,12 +164,12 @@ export abstract class Network {
       if (data.length !== v.size) {
         throw new UserError(`${this.name}: ${name} has shape [${v.shape.join(',')}] (${v.size} values), got ${data.length} values`);
       }
-      v.assign(tf.tensor(data, v.shape));
+      assignVar(v, tf.tensor(data, v.shape));
     } else {
       if (data.shape.length !== v.shape.length || data.shape.some((d, i) => d !== v.shape[i])) {
         throw new UserError(`${this.name}: ${name} has shape [${v.shape.join(',')}], got [${data.shape.join(',')}]`);
       }
-      v.assign(tf.tidy(() => tf.cast(data, 'float32')));
+      assignVar(v, tf.tidy(() => tf.cast(data, 'float32')));
     }
     net.onVarsAssigned();
   }
@@ -188,8 +197,7 @@ export abstract class Network {
         throw new UserError(`${this.name}: cannot copy ${name}: shape [${s.shape.join(',')}] into [${v.shape.join(',')}]`);
       }
       const beta = betaOf(v);
-      if (beta === 0) v.assign(s);
-      else v.assign(tf.tidy(() => tf.add(s, tf.mul(tf.sub(v, s), beta))));
+      assignVar(v, tf.tidy(() => (beta === 0 ? tf.clone(s) : tf.add(s, tf.mul(tf.sub(v, s), beta)))));
       touched.add(this.locate(name)![0]);
     }
     for (const net of touched) net.onVarsAssigned();

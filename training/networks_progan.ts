@@ -3,7 +3,7 @@
 // NVIDIA's kwargs and defaults, variable names in creation order, NCHW at the boundary.
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../dnnlib/errors.ts';
-import { Network, resolveKwargs, checkChoice, type NetworkOptions } from './network.ts';
+import { Network, assignVar, resolveKwargs, checkChoice, type NetworkOptions } from './network.ts';
 import { Bias, Conv2d, Dense } from './layers.ts';
 import * as ops from './ops.ts';
 import { growDiscriminator, growGenerator } from './structure.ts';
@@ -115,7 +115,7 @@ export class G_paper extends Network {
   setLod(lod: number): void {
     if (lod === this.lodValue) return;
     this.lodValue = lod;
-    this.lodVar.assign(tf.scalar(lod));
+    assignVar(this.lodVar, tf.scalar(lod));
   }
 
   /** latents [N, latent_size], labels [N, label_size] → images [N, C, R, R] (NCHW). */
@@ -248,7 +248,7 @@ export class D_paper extends Network {
   setLod(lod: number): void {
     if (lod === this.lodValue) return;
     this.lodValue = lod;
-    this.lodVar.assign(tf.scalar(lod));
+    assignVar(this.lodVar, tf.scalar(lod));
   }
 
   /** images [N, C, R, R] (NCHW) → scores [N, 1]. NVIDIA's D_paper takes labels but does not use them. */

@@ -4,7 +4,7 @@
 // tensors are NVIDIA's (images NCHW in [-1, 1]); activations run NHWC inside.
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../dnnlib/errors.ts';
-import { Network, resolveKwargs, checkChoice, type NetworkOptions } from './network.ts';
+import { Network, assignVar, resolveKwargs, checkChoice, type NetworkOptions } from './network.ts';
 import { Bias, Conv2d, Dense, type VarFactory } from './layers.ts';
 import * as ops from './ops.ts';
 import { growDiscriminator, growGenerator } from './structure.ts';
@@ -272,7 +272,7 @@ export class G_synthesis extends Network {
   setLod(lod: number): void {
     if (lod === this.lodValue) return;
     this.lodValue = lod;
-    this.lodVar.assign(tf.scalar(lod));
+    assignVar(this.lodVar, tf.scalar(lod));
   }
 
   /** dlatents [N, num_styles, dlatent_size] → images [N, num_channels, R, R] (NCHW, unclamped). */
@@ -426,7 +426,7 @@ export class G_style extends Network {
   setLod(lod: number): void {
     if (lod !== this.lodValue) {
       this.lodValue = lod;
-      this.lodVar.assign(tf.scalar(lod));
+      assignVar(this.lodVar, tf.scalar(lod));
     }
     this.components.synthesis.setLod(lod);
   }
@@ -470,8 +470,7 @@ export class G_style extends Network {
       const batchAvg = tf.mean(tf.squeeze(tf.slice(dlatents, [0, 0, 0], [-1, 1, -1]), [1]), 0);
       return ops.lerp(batchAvg, this.dlatentAvg as tf.Tensor as tf.Tensor1D, beta);
     });
-    this.dlatentAvg.assign(next);
-    next.dispose();
+    assignVar(this.dlatentAvg, next);
   }
 
   /** The style-mixing cutoff: one Bernoulli(p) draw per minibatch, cutoff ~ U[1, cur_layers) on success. */
@@ -615,7 +614,7 @@ export class D_basic extends Network {
   setLod(lod: number): void {
     if (lod === this.lodValue) return;
     this.lodValue = lod;
-    this.lodVar.assign(tf.scalar(lod));
+    assignVar(this.lodVar, tf.scalar(lod));
   }
 
   /** images [N, C, R, R] (NCHW, [-1, 1]), labels [N, label_size] → scores [N, 1]. */
