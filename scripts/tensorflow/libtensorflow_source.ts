@@ -40,7 +40,9 @@ export function cachedLibtensorflow(version: string, gpu = false): Libtensorflow
   const dir = path.join(cacheRoot(), `libtensorflow-${gpu ? 'gpu-' : ''}${version}`);
   // The folder only appears by an atomic rename once complete, so its presence means it is whole.
   if (!fs.existsSync(path.join(dir, 'lib', 'libtensorflow_cc.so.2'))) return null;
-  return { version, libDir: path.join(dir, 'lib'), includeDir: path.join(dir, 'include'), origin: `cache ${dir}` };
+  let source = '';
+  try { source = ` (from ${fs.readFileSync(path.join(dir, 'SOURCE'), 'utf8').trim()})`; } catch { /* older entry */ }
+  return { version, libDir: path.join(dir, 'lib'), includeDir: path.join(dir, 'include'), origin: `cache ${dir}${source}` };
 }
 
 interface PythonTensorflow { python: string; version: string; dir: string }
