@@ -101,15 +101,16 @@ export function loadNetworkPickle(source: Uint8Array | string, fileName?: string
   });
   const fail = (msg: string): never => { throw new UserError(`${file}: ${msg}`); };
   if (root instanceof TFNetwork) {
-    const net = toState(root, file, 'network');
+    const net = toState(root, file, 'network', new Budget());
     const key = net.name === 'G' || net.name === 'D' ? net.name : 'Gs';
     return { [key]: net };
   }
   if (Array.isArray(root) && root.length === 3 && root.every((x) => x instanceof TFNetwork)) {
+    const budget = new Budget();
     return {
-      G: toState(root[0] as TFNetwork, file, 'G'),
-      D: toState(root[1] as TFNetwork, file, 'D'),
-      Gs: toState(root[2] as TFNetwork, file, 'Gs'),
+      G: toState(root[0] as TFNetwork, file, 'G', budget),
+      D: toState(root[1] as TFNetwork, file, 'D', budget),
+      Gs: toState(root[2] as TFNetwork, file, 'Gs', budget),
     };
   }
   return fail(`not an NVIDIA network pickle: expected a Network or a (G, D, Gs) tuple, found ${describe(root)}`);
@@ -124,9 +125,19 @@ function describe(x: unknown): string {
 
 const SUPPORTED_VERSIONS = [2, 3, 4, 5]; // v1 code writes 3, StyleGAN2 4, StyleGAN2-ADA (TF) 5
 
-function toState(net: TFNetwork, file: string, where: string, depth = 0): NetworkState {
+/**
+ * Limits on what the conversion below expands: memo references can make a small file describe a
+ * huge tree (a DAG shared at every level), which would otherwise hang the loader.
+ */
+class Budget {
+  networks = 64;
+  kwargNodes = 100_000;
+}
+
+function toState(net: TFNetwork, file: string, where: string, budget: Budget, depth = 0): NetworkState {
   const fail = (msg: string): never => { throw new UserError(`${file}: ${where}: ${msg}`); };
   if (depth > 8) fail('components nested too deeply (or a cycle)');
+  if (--budget.networks < 0) fail('too many component networks');
   const st = net.state ?? fail('Network without state');
   const get = (k: string): unknown => (st.has(k) ? st.get(k) : fail(`Network state has no '${k}'`));
   const version = get('version');
@@ -145,7 +156,7 @@ function toState(net: TFNetwork, file: string, where: string, depth = 0): Networ
   const components: Record<string, NetworkState> = {};
   for (const [k, v] of comps as Map<unknown, unknown>) {
     if (typeof k !== 'string' || !(v instanceof TFNetwork)) fail('components must map names to Networks');
-    components[k as string] = toState(v as TFNetwork, file, `${where}/${String(k)}`, depth + 1);
+    components[k as string] = toState(v as TFNetwork, file, `${where}/${String(k)}`, budget, depth + 1);
   }
   const variables = (vars as unknown[]).map((item, i): NetworkVariable => {
     if (!Array.isArray(item) || item.length !== 2 || typeof item[0] !== 'string') fail(`variables[${i}] is not a (name, value) pair`);
@@ -161,7 +172,7 @@ function toState(net: TFNetwork, file: string, where: string, depth = 0): Networ
   return {
     version: version as number,
     name: name as string,
-    static_kwargs: toPlain(kwargs, fail, 0) as Record<string, unknown>,
+    static_kwargs: toPlain(kwargs, fail, budget, 0) as Record<string, unknown>,
     components,
     build_func_name: buildFunc as string,
     variables,
@@ -171,13 +182,14 @@ function toState(net: TFNetwork, file: string, where: string, depth = 0): Networ
 const MAX_DEPTH = 64;
 
 /** Python containers → JSON-like values (dicts to plain objects, sets to arrays), depth-limited. */
-function toPlain(x: unknown, fail: (m: string) => never, depth: number): unknown {
+function toPlain(x: unknown, fail: (m: string) => never, budget: Budget, depth: number): unknown {
   if (depth > MAX_DEPTH) fail(`static_kwargs nested deeper than ${MAX_DEPTH} levels`);
+  if (--budget.kwargNodes < 0) fail('static_kwargs too large');
   if (x instanceof Map) {
     // Object.fromEntries defines own properties, so a '__proto__' key cannot touch the prototype.
-    return Object.fromEntries([...x].map(([k, v]) => [String(k), toPlain(v, fail, depth + 1)]));
+    return Object.fromEntries([...x].map(([k, v]) => [String(k), toPlain(v, fail, budget, depth + 1)]));
   }
-  if (Array.isArray(x) || x instanceof Set) return [...x].map((v) => toPlain(v, fail, depth + 1));
+  if (Array.isArray(x) || x instanceof Set) return [...x].map((v) => toPlain(v, fail, budget, depth + 1));
   if (x instanceof PyGlobal || x instanceof TFNetwork) fail('static_kwargs holds an object, not plain data');
   return x;
 }
