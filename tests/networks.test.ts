@@ -117,7 +117,7 @@ test('G_style at FFHQ 1024²: every variable name, shape and trainable flag of �
 });
 
 test('D_basic at FFHQ 1024²: every variable of §4.6 in order; 23,087,249 params', () => {
-  withNet(new D_basic(FFHQ), (D) => {
+  withNet(new D_basic(FFHQ, { initialize: false }), (D) => {
     assert.deepEqual(varList(D), expectedDVars());
     assert.equal(D.numParams(), 23_087_249);
     assert.match(D.print_layers(), /\nTotal\s+23087249$/);
@@ -126,18 +126,19 @@ test('D_basic at FFHQ 1024²: every variable of §4.6 in order; 23,087,249 param
 
 test('parameter totals of §4.6: 512², 256², tuned baseline, configs C and D', () => {
   const count = (net: Network) => withNet(net, (n) => n.numParams());
-  assert.equal(count(new G_style({ ...FFHQ, resolution: 512 })), 26_179_768);
-  assert.equal(count(new D_basic({ ...FFHQ, resolution: 512 })), 23_080_225);
-  assert.equal(count(new G_style({ ...FFHQ, resolution: 256 })), 26_086_229);
-  assert.equal(count(new D_basic({ ...FFHQ, resolution: 256 })), 23_052_353);
-  assert.equal(count(new G_style({ ...FFHQ, ...TUNED_BASELINE })), 23_079_115);
+  const noInit = { initialize: false }; // shapes only: skip drawing the random initial values
+  assert.equal(count(new G_style({ ...FFHQ, resolution: 512 }, noInit)), 26_179_768);
+  assert.equal(count(new D_basic({ ...FFHQ, resolution: 512 }, noInit)), 23_080_225);
+  assert.equal(count(new G_style({ ...FFHQ, resolution: 256 }, noInit)), 26_086_229);
+  assert.equal(count(new D_basic({ ...FFHQ, resolution: 256 }, noInit)), 23_052_353);
+  assert.equal(count(new G_style({ ...FFHQ, ...TUNED_BASELINE }, noInit)), 23_079_115);
   // Config D: constant input, no noise. Config C: dense input + styles, no noise.
-  assert.equal(count(new G_style({ ...FFHQ, style_mixing_prob: 0, use_noise: false })), 26_214_539);
-  assert.equal(count(new G_style({ ...FFHQ, const_input_layer: false, style_mixing_prob: 0, use_noise: false })), 30_400_651);
+  assert.equal(count(new G_style({ ...FFHQ, style_mixing_prob: 0, use_noise: false }, noInit)), 26_214_539);
+  assert.equal(count(new G_style({ ...FFHQ, const_input_layer: false, style_mixing_prob: 0, use_noise: false }, noInit)), 30_400_651);
 });
 
 test('tuned baseline: 4x4/Dense input, no styles/noise, one dlatent, pixel norm; print_layers total equals numParams', () => {
-  withNet(new G_style({ ...FFHQ, ...TUNED_BASELINE }), (G) => {
+  withNet(new G_style({ ...FFHQ, ...TUNED_BASELINE }, { initialize: false }), (G) => {
     const names = [...G.vars.keys()];
     assert.deepEqual(names.slice(0, 5), ['lod', 'dlatent_avg', 'G_synthesis/lod', 'G_synthesis/4x4/Dense/weight', 'G_synthesis/4x4/Dense/bias']);
     assert.deepEqual([...G.getVar('G_synthesis/4x4/Dense/weight').shape], [512, 8192]);
@@ -149,7 +150,7 @@ test('tuned baseline: 4x4/Dense input, no styles/noise, one dlatent, pixel norm;
 });
 
 test('ProGAN G_paper / D_paper at 1024²: totals and NVIDIA names', () => {
-  withNet(new G_paper({ num_channels: 3, resolution: 1024 }), (G) => {
+  withNet(new G_paper({ num_channels: 3, resolution: 1024 }, { initialize: false }), (G) => {
     assert.equal(G.numParams(), 23_079_115);
     const names = [...G.vars.keys()];
     assert.deepEqual(names.slice(0, 7), ['lod', '4x4/Dense/weight', '4x4/Dense/bias', '4x4/Conv/weight', '4x4/Conv/bias', 'ToRGB_lod8/weight', 'ToRGB_lod8/bias']);
@@ -157,13 +158,40 @@ test('ProGAN G_paper / D_paper at 1024²: totals and NVIDIA names', () => {
     assert.deepEqual([...G.getVar('4x4/Dense/weight').shape], [512, 8192]);
   });
   // NVIDIA's own defaults are num_channels=1 (the dataset overrides it): 5,106 fewer ToRGB params.
-  withNet(new G_paper({ resolution: 1024 }), (G) => assert.equal(G.numParams(), 23_074_009));
-  withNet(new D_paper({ num_channels: 3, resolution: 1024 }), (D) => {
+  withNet(new G_paper({ resolution: 1024 }, { initialize: false }), (G) => assert.equal(G.numParams(), 23_074_009));
+  withNet(new D_paper({ num_channels: 3, resolution: 1024 }, { initialize: false }), (D) => {
     assert.equal(D.numParams(), 23_087_249);
     assert.deepEqual([...D.vars.keys()].slice(0, 7), ['lod', 'FromRGB_lod0/weight', 'FromRGB_lod0/bias', '1024x1024/Conv0/weight', '1024x1024/Conv0/bias', '1024x1024/Conv1_down/weight', '1024x1024/Conv1_down/bias']);
   });
   withNet(new G_paper({ resolution: 16, fused_scale: false }), (G) => assert.ok(G.vars.has('16x16/Conv0/weight')));
   withNet(new D_paper({ resolution: 16, fused_scale: false }), (D) => assert.ok(D.vars.has('16x16/Conv1/weight')));
+});
+
+test('initial values: N(0, 1/lrmul) raw weights, ones for const, zeros for biases/noise weights, N(0,1) noise', () => {
+  withNet(new G_style({ num_channels: 3, resolution: 32 }, { seed: 40 }), (G) => {
+    const stats = (name: string) => {
+      const v = G.getVar(name).dataSync();
+      const mean = v.reduce((a, b) => a + b, 0) / v.length;
+      const std = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
+      return { mean, std };
+    };
+    const m = stats('G_mapping/Dense3/weight'); // 262,144 draws of N(0, 100)
+    assert.ok(Math.abs(m.std - 100) < 1 && Math.abs(m.mean) < 1, JSON.stringify(m));
+    const c = stats('G_synthesis/16x16/Conv1/weight');
+    assert.ok(Math.abs(c.std - 1) < 0.01 && Math.abs(c.mean) < 0.01, JSON.stringify(c));
+    const n = stats('G_synthesis/noise7');
+    assert.ok(Math.abs(n.std - 1) < 0.1, JSON.stringify(n));
+    assert.ok(G.getVar('G_synthesis/4x4/Const/const').dataSync().every((x) => x === 1));
+    for (const zero of ['G_synthesis/4x4/Conv/bias', 'G_synthesis/8x8/Conv1/Noise/weight', 'G_synthesis/8x8/Conv1/StyleMod/bias', 'G_mapping/Dense0/bias', 'dlatent_avg', 'lod']) {
+      assert.ok(G.getVar(zero).dataSync().every((x) => x === 0), zero);
+    }
+  });
+  // Without wscale the raw variable carries he_std: 3×3 conv from 512 channels → std 1/48.
+  withNet(new D_basic({ resolution: 8, use_wscale: false }, { seed: 41 }), (D) => {
+    const v = D.getVar('8x8/Conv0/weight').dataSync();
+    const std = Math.sqrt(v.reduce((a, b) => a + b * b, 0) / v.length);
+    assert.ok(Math.abs(std * 48 - 1) < 0.01, String(std * 48));
+  });
 });
 
 test('kwargs: NVIDIA defaults; unknown keywords and bad choices are user errors', () => {

@@ -101,7 +101,7 @@ export class G_paper extends Network {
   }
 
   protected rebuild(name: string): G_paper {
-    return new G_paper({ ...this.static_kwargs }, { name });
+    return new G_paper({ ...this.static_kwargs }, { name, initialize: false });
   }
 
   protected override onVarsAssigned(): void {
@@ -234,7 +234,7 @@ export class D_paper extends Network {
   }
 
   protected rebuild(name: string): D_paper {
-    return new D_paper({ ...this.static_kwargs }, { name });
+    return new D_paper({ ...this.static_kwargs }, { name, initialize: false });
   }
 
   protected override onVarsAssigned(): void {

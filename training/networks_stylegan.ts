@@ -115,7 +115,7 @@ export class G_mapping extends Network {
   }
 
   protected rebuild(name: string): G_mapping {
-    return new G_mapping({ ...this.static_kwargs }, { name });
+    return new G_mapping({ ...this.static_kwargs }, { name, initialize: false });
   }
 
   /** latents [N, latent_size], labels [N, label_size] → dlatents [N, dlatent_broadcast, dlatent_size] (or [N, dlatent_size]). */
@@ -257,7 +257,7 @@ export class G_synthesis extends Network {
   }
 
   protected rebuild(name: string): G_synthesis {
-    return new G_synthesis({ ...this.static_kwargs }, { name });
+    return new G_synthesis({ ...this.static_kwargs }, { name, initialize: false });
   }
 
   protected override onVarsAssigned(): void {
@@ -386,16 +386,17 @@ export class G_style extends Network {
     if (kw.is_training && kw.is_validation) throw new UserError('G_style: is_training and is_validation are exclusive');
     const sub = Object.fromEntries(Object.entries(kwargs).filter(([k]) => !(k in G_STYLE_OWN_DEFAULTS)));
     const seed = opts.seed;
-    const synthesis = new G_synthesis(sub, { name: 'G_synthesis', seed: seed === undefined ? undefined : seed + 1_000_000 });
+    const init = opts.initialize;
+    const synthesis = new G_synthesis(sub, { name: 'G_synthesis', seed: seed === undefined ? undefined : seed + 1_000_000, initialize: init });
     this.num_layers = synthesis.num_styles;
-    const mapping = new G_mapping({ ...sub, dlatent_broadcast: this.num_layers }, { name: 'G_mapping', seed: seed === undefined ? undefined : seed + 2_000_000 });
+    const mapping = new G_mapping({ ...sub, dlatent_broadcast: this.num_layers }, { name: 'G_mapping', seed: seed === undefined ? undefined : seed + 2_000_000, initialize: init });
     this.components = { synthesis, mapping };
     this.lodVar = this.makeVar('lod', [], 'zeros', false);
     this.dlatentAvg = this.makeVar('dlatent_avg', [synthesis.kw.dlatent_size], 'zeros', false);
   }
 
   protected rebuild(name: string): G_style {
-    return new G_style({ ...this.static_kwargs }, { name });
+    return new G_style({ ...this.static_kwargs }, { name, initialize: false });
   }
 
   override layers() {
@@ -600,7 +601,7 @@ export class D_basic extends Network {
   }
 
   protected rebuild(name: string): D_basic {
-    return new D_basic({ ...this.static_kwargs }, { name });
+    return new D_basic({ ...this.static_kwargs }, { name, initialize: false });
   }
 
   protected override onVarsAssigned(): void {
