@@ -170,7 +170,7 @@ test('ProGAN G_paper / D_paper at 1024²: totals and NVIDIA names', () => {
 test('initial values: N(0, 1/lrmul) raw weights, ones for const, zeros for biases/noise weights, N(0,1) noise', () => {
   withNet(new G_style({ num_channels: 3, resolution: 32 }, { seed: 40 }), (G) => {
     const stats = (name: string) => {
-      const v = G.getVar(name).dataSync();
+      const v = G.getVar(name).dataSync() as Float32Array;
       const mean = v.reduce((a, b) => a + b, 0) / v.length;
       const std = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
       return { mean, std };
@@ -188,7 +188,7 @@ test('initial values: N(0, 1/lrmul) raw weights, ones for const, zeros for biase
   });
   // Without wscale the raw variable carries he_std: 3×3 conv from 512 channels → std 1/48.
   withNet(new D_basic({ resolution: 8, use_wscale: false }, { seed: 41 }), (D) => {
-    const v = D.getVar('8x8/Conv0/weight').dataSync();
+    const v = D.getVar('8x8/Conv0/weight').dataSync() as Float32Array;
     const std = Math.sqrt(v.reduce((a, b) => a + b * b, 0) / v.length);
     assert.ok(Math.abs(std * 48 - 1) < 0.01, String(std * 48));
   });
