@@ -45,16 +45,46 @@ export function downsample2x2(img: Float32Array, c: number, h: number, w: number
   return out;
 }
 
+/** Rounds a float32 level to stored bytes (np.rint(x).clip(0, 255)). */
+function quantize(level: Float32Array): Uint8Array {
+  const q = new Uint8Array(level.length);
+  for (let i = 0; i < level.length; i++) {
+    const x = level[i]!;
+    let r = Math.round(x);
+    if (r - x === 0.5 && (r & 1) === 1) r -= 1; // half to even
+    q[i] = r < 0 ? 0 : r > 255 ? 255 : r;
+  }
+  return q;
+}
+
+/** First level from uint8: the 4-term sums are small integers, exact in float32, so no rounding. */
+function firstDownsample(img: Uint8Array, c: number, h: number, w: number): Float32Array {
+  const h2 = h >> 1, w2 = w >> 1;
+  const out = new Float32Array(c * h2 * w2);
+  let o = 0;
+  for (let ch = 0; ch < c; ch++) {
+    const base = ch * h * w;
+    for (let y = 0; y < h2; y++) {
+      const r0 = base + 2 * y * w, r1 = r0 + w;
+      for (let x = 0; x < w2; x++, o++) {
+        const k = 2 * x;
+        out[o] = (img[r0 + k]! + img[r0 + k + 1]! + img[r1 + k]! + img[r1 + k + 1]!) * 0.25;
+      }
+    }
+  }
+  return out;
+}
+
 /** All levels of one image, full resolution first, as stored (uint8 CHW). */
 export function imageLevels(img: Uint8Array, shape: Shape3): { shape: Shape3; data: Uint8Array }[] {
   const [c, res] = shape;
   const levels: { shape: Shape3; data: Uint8Array }[] = [{ shape, data: img }];
-  let cur: Float32Array = Float32Array.from(img);
-  for (let r = res; r > 4; r >>= 1) {
+  if (res <= 4) return levels;
+  let cur = firstDownsample(img, c, res, res);
+  levels.push({ shape: [c, res >> 1, res >> 1], data: quantize(cur) });
+  for (let r = res >> 1; r > 4; r >>= 1) {
     cur = downsample2x2(cur, c, r, r);
-    const q = new Uint8Array(cur.length);
-    for (let i = 0; i < cur.length; i++) q[i] = rintClipUint8(cur[i]!);
-    levels.push({ shape: [c, r >> 1, r >> 1], data: q });
+    levels.push({ shape: [c, r >> 1, r >> 1], data: quantize(cur) });
   }
   return levels;
 }

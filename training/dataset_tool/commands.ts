@@ -6,7 +6,14 @@ import { extractCommand } from './extract.ts';
 import { compareCommand } from './compare.ts';
 import { infoCommand } from './info.ts';
 import { createMnistCommand } from './create_mnist.ts';
+import { createMnistRgbCommand } from './create_mnistrgb.ts';
+import { createCifar10Command } from './create_cifar10.ts';
+import { createCifar100Command } from './create_cifar100.ts';
+import { createSvhnCommand } from './create_svhn.ts';
+import { createLsunCommand } from './create_lsun.ts';
+import { createCelebaCommand } from './create_celeba.ts';
 import { createFromImagesCommand } from './create_from_images.ts';
+import { createFromHdf5Command } from './create_from_hdf5.ts';
 
 export const DATASET_COMMANDS: readonly DatasetCommand[] = [
   gridCommand,
@@ -14,5 +21,12 @@ export const DATASET_COMMANDS: readonly DatasetCommand[] = [
   compareCommand,
   infoCommand,
   createMnistCommand,
+  createMnistRgbCommand,
+  createCifar10Command,
+  createCifar100Command,
+  createSvhnCommand,
+  createLsunCommand,
+  createCelebaCommand,
   createFromImagesCommand,
+  createFromHdf5Command,
 ];

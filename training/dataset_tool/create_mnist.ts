@@ -39,14 +39,26 @@ export function parseIdx(bytes: Buffer, file: string, ndim: number): { dims: num
   return { dims, data: new Uint8Array(bytes.buffer, bytes.byteOffset + headerBytes, count) };
 }
 
+/** The training digits, uint8 [N, 28, 28]. */
+export function loadMnistImages(mnistDir: string): { data: Uint8Array; count: number; file: string } {
+  const file = path.join(mnistDir, 'train-images-idx3-ubyte.gz');
+  const images = parseIdx(readGz(file), file, 3);
+  const [n, h, w] = images.dims as [number, number, number];
+  if (h !== 28 || w !== 28) throw new UserError(`${file}: images are ${w}x${h}, MNIST's are 28x28`);
+  return { data: images.data, count: n, file };
+}
+
+/** Zero-pads one 28×28 digit to 32×32 (2 pixels each side), as NVIDIA's np.pad. */
+export function padDigit(src: Uint8Array, out = new Uint8Array(32 * 32), offset = 0): Uint8Array {
+  for (let y = 0; y < 28; y++) out.set(src.subarray(y * 28, y * 28 + 28), offset + (y + 2) * 32 + 2);
+  return out;
+}
+
 export async function createMnist(tfrecordDir: string, mnistDir: string, opts: { verbose?: boolean } = {}): Promise<ExportResult> {
   if (opts.verbose) process.stdout.write(`Loading MNIST from "${mnistDir}"\n`);
-  const imagesFile = path.join(mnistDir, 'train-images-idx3-ubyte.gz');
+  const { data: imageData, count: n, file: imagesFile } = loadMnistImages(mnistDir);
   const labelsFile = path.join(mnistDir, 'train-labels-idx1-ubyte.gz');
-  const images = parseIdx(readGz(imagesFile), imagesFile, 3);
   const labels = parseIdx(readGz(labelsFile), labelsFile, 1);
-  const [n, h, w] = images.dims as [number, number, number];
-  if (h !== 28 || w !== 28) throw new UserError(`${imagesFile}: images are ${w}x${h}, MNIST's are 28x28`);
   if (labels.dims[0] !== n) throw new UserError(`${labelsFile}: ${labels.dims[0]} labels for ${n} images in ${imagesFile}`);
   const numClasses = 10;
   const onehot = new Float32Array(n * numClasses);
@@ -58,13 +70,7 @@ export async function createMnist(tfrecordDir: string, mnistDir: string, opts: {
   return exportDataset(tfrecordDir, {
     numImages: n,
     describe: (i) => `${imagesFile} image ${i}`,
-    load(i) {
-      // Zero-pad 28×28 to 32×32 (2 pixels each side), as NVIDIA's np.pad.
-      const out = new Uint8Array(32 * 32);
-      const src = images.data.subarray(i * 784, (i + 1) * 784);
-      for (let y = 0; y < 28; y++) out.set(src.subarray(y * 28, y * 28 + 28), (y + 2) * 32 + 2);
-      return { data: out, shape: [1, 32, 32] };
-    },
+    load: (i) => ({ data: padDigit(imageData.subarray(i * 784, (i + 1) * 784)), shape: [1, 32, 32] }),
     labels: { data: onehot, size: numClasses },
   }, { shuffle: true, verbose: opts.verbose });
 }

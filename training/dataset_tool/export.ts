@@ -19,7 +19,8 @@ export interface ImageSource {
   numImages: number;
   /** Names image i in errors (a file path, or "train-images-idx3-ubyte.gz image 17"). */
   describe(i: number): string;
-  load(i: number): Promise<LoadedImage> | LoadedImage;
+  /** Image i; null skips it (LSUN skips undecodable entries, as NVIDIA's tool). */
+  load(i: number): Promise<LoadedImage | null> | LoadedImage | null;
   /** Float32 [numImages, size] in source order; permuted with the images. */
   labels?: { data: Float32Array; size: number };
 }
@@ -31,6 +32,8 @@ export interface ExportOptions {
   inFlight?: number;
   /** Prints NVIDIA's progress lines; false for library use and tests. */
   verbose?: boolean;
+  /** Stop once this many images have been added (create_lsun's --max_images). */
+  maxImages?: number;
 }
 
 export interface ExportResult {
@@ -89,8 +92,9 @@ export async function exportDataset(tfrecordDir: string, source: ImageSource, op
       const ex = new TFRecordExporter(tfrecordDir, n, {
         open: (target) => { files.push(target); return open(target); },
       });
-      const progress = createProgress({ total: n, label: 'Adding images', unit: 'img', silent: !verbose });
-      const pending: Promise<LoadedImage>[] = [];
+      const target = Math.min(n, opts.maxImages ?? n);
+      const progress = createProgress({ total: target, label: 'Adding images', unit: 'img', silent: !verbose });
+      const pending: Promise<LoadedImage | null>[] = [];
       let next = 0;
       const startNext = () => {
         if (next >= n) return;
@@ -100,14 +104,17 @@ export async function exportDataset(tfrecordDir: string, source: ImageSource, op
         pending.push(p);
       };
       for (let k = 0; k < inFlight; k++) startNext();
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < n && ex.curImages < target; i++) {
         const img = await pending.shift()!;
         startNext();
+        if (img === null) continue;
         ex.addImage(img.data, img.shape, source.describe(order[i]!));
         progress.increment();
       }
       progress.stop();
+      if (ex.curImages === 0) throw new UserError('no images could be added');
       if (source.labels) {
+        if (ex.curImages !== n) throw new Error('exportDataset: labels with skipped images');
         const { data, size } = source.labels;
         const permuted = new Float32Array(n * size);
         for (let i = 0; i < n; i++) permuted.set(data.subarray(order[i]! * size, (order[i]! + 1) * size), i * size);

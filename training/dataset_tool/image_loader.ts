@@ -75,6 +75,14 @@ export function hwcToChw(hwc: Uint8Array, h: number, w: number, c: number): Uint
   if (c === 1) return hwc;
   const out = new Uint8Array(hwc.length);
   const plane = h * w;
+  if (c === 3) {
+    for (let p = 0, q = 0; p < plane; p++, q += 3) {
+      out[p] = hwc[q]!;
+      out[plane + p] = hwc[q + 1]!;
+      out[2 * plane + p] = hwc[q + 2]!;
+    }
+    return out;
+  }
   for (let p = 0; p < plane; p++) {
     for (let ch = 0; ch < c; ch++) out[ch * plane + p] = hwc[p * c + ch]!;
   }
@@ -92,7 +100,7 @@ export async function loadImage(file: string, opts: ConvertOptions = {}, info?: 
     const problem = strictChannelProblem(meta);
     if (problem) throw new UserError(`${file}: ${problem}`);
     // sharp converts everything to sRGB on output unless told; keep grayscale as stored.
-    pipeline = pipeline.toColourspace(meta.channels === 1 ? 'b-w' : 'srgb');
+    if (meta.channels === 1) pipeline = pipeline.toColourspace('b-w');
   } else {
     if (meta.hasAlpha) {
       if (opts.alpha === undefined) throw new UserError(`${file}: has an alpha channel; pass --alpha drop or --alpha flatten`);
