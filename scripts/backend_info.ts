@@ -15,7 +15,7 @@ runMain(async () => {
     .fail((msg, err) => { throw err ?? new UserError(msg, 2); })
     .parse();
   const info = await initBackend(backendOptionsFrom(argv));
-  const sum = tf.tidy(() => tf.sum(tf.conv2d(tf.ones([1, 8, 8, 4]), tf.ones([3, 3, 4, 2]), 1, 'same')).dataSync()[0]);
+  const sum = tf.tidy(() => tf.sum(tf.conv2d(tf.ones([1, 8, 8, 4]) as tf.Tensor4D, tf.ones([3, 3, 4, 2]) as tf.Tensor4D, 1, 'same')).dataSync()[0]);
   // 8x8 'same' 3x3 conv of ones, 4 channels into 2: each output is 4 × (pixels under the kernel):
   // 36 interior pixels see 9, 24 edge pixels 6, 4 corners 4.
   const expected = 2 * 4 * (36 * 9 + 24 * 6 + 4 * 4);

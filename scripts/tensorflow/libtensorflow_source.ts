@@ -149,6 +149,7 @@ function intoCache(version: string, gpu: boolean, what: string, fill: (stage: st
   const name = `libtensorflow-${gpu ? 'gpu-' : ''}${version}`;
   const final = path.join(root, name);
   fs.mkdirSync(root, { recursive: true });
+  removeStaleStages(root);
   const stage = fs.mkdtempSync(path.join(root, `.${name}.tmp-`));
   try {
     fill(stage);
@@ -166,6 +167,17 @@ function intoCache(version: string, gpu: boolean, what: string, fill: (stage: st
     throw err;
   }
   return cachedLibtensorflow(version, gpu)!;
+}
+
+// Staging folders of installs that were killed (SIGKILL skips every cleanup); an hour is far longer
+// than any unpack, so a live concurrent install is never touched.
+function removeStaleStages(root: string): void {
+  for (const f of fs.readdirSync(root)) {
+    const p = path.join(root, f);
+    if (f.startsWith('.libtensorflow-') && f.includes('.tmp-') && Date.now() - fs.statSync(p).mtimeMs > 3600_000) {
+      fs.rmSync(p, { recursive: true, force: true });
+    }
+  }
 }
 
 // The wheel's libraries keep their full symbol tables (853 MB); --strip-unneeded keeps every dynamic
