@@ -30,6 +30,8 @@ export interface ParseOptions {
   refusalNote?: string;
   /** Extra hint for specific refused globals (e.g. a native stylegan2-ada-pytorch pickle). */
   refusalHint?: (qualname: string) => string | undefined;
+  /** Consulted for names missing from allowGlobals (e.g. TorchScript's `__torch__.*` data classes). */
+  globalFallback?: (qualname: string) => GlobalImpl | undefined;
   /** Resolves PERSID/BINPERSID (torch files). Without it persistent ids are refused. */
   persistentLoad?: (pid: unknown, ctx: PickleContext) => unknown;
 }
@@ -175,7 +177,7 @@ class Machine implements PickleContext {
 
   private resolve(module: string, name: string): PyGlobal {
     const qualname = `${module}.${name}`;
-    const impl = Object.hasOwn(this.opt.allowGlobals, qualname) ? this.opt.allowGlobals[qualname] : undefined;
+    const impl = Object.hasOwn(this.opt.allowGlobals, qualname) ? this.opt.allowGlobals[qualname] : this.opt.globalFallback?.(qualname);
     if (!impl) {
       const hint = this.opt.refusalHint?.(qualname);
       const note = this.opt.refusalNote ?? 'only allow-listed globals are accepted';

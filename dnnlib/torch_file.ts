@@ -1,13 +1,14 @@
 // Reads PyTorch `torch.save` files without Python and without running anything from them (spec
-// stylegan2-and-pickles.md §B.6): the zip format of PyTorch ≥ 1.6 (`<dir>/data.pkl` + `<dir>/data/<key>`)
-// and the legacy format (a chain of pickles followed by the raw storages). Tensors come out as
+// stylegan2-and-pickles.md §B.6): the zip format of PyTorch ≥ 1.6 (`<dir>/data.pkl` + `<dir>/data/<key>`),
+// the legacy format (a chain of pickles followed by the raw storages), and the weights of TorchScript
+// archives (torch.jit.save: same zip; modules are named data classes, their code is never read). Tensors come out as
 // contiguous little-endian typed arrays in C order; strided views are gathered. The pickle runs on
 // the same allow-listed interpreter as network pickles, with torch's few rebuild functions added.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from './errors.ts';
-import { parsePickleAt, pyDictFrom, PyGlobal, type GlobalImpl, type PickleContext } from './pickle_vm.ts';
+import { parsePickleAt, pyDictFrom, PyDict, PyGlobal, SETSTATE, type GlobalImpl, type PickleContext } from './pickle_vm.ts';
 import { halfToFloat, type DType, type TypedArray } from './pickle_numpy.ts';
 import { ZipReader } from './zip.ts';
 
@@ -131,11 +132,34 @@ function torchGlobals(tensors: TorchTensor[]): Record<string, GlobalImpl> {
     'collections.OrderedDict': { call: pyDictFrom, construct: pyDictFrom },
   };
   for (const name of Object.keys(STORAGES)) g[`torch.${name}`] = STORAGE_MARKER;
+  for (const name of JIT_PICKLE) g[`torch.jit._pickle.${name}`] = IDENTITY;
   return g;
 }
 
+/**
+ * A TorchScript module or object (torch.jit.save): its class is only a name (the code in `code/` is
+ * never read), its attributes a dict — submodules, parameters, buffers, plain values.
+ */
+export class TorchScriptObject extends PyDict {
+  constructor(readonly className: string) {
+    super();
+  }
+  override [SETSTATE](state: unknown, ctx: PickleContext): void {
+    if (!(state instanceof Map)) ctx.fail(`TorchScript object ${this.className} has a custom state, which is not supported`);
+    for (const [k, v] of state) this.set(k, v);
+  }
+}
+
+function torchScriptClass(qualname: string): GlobalImpl | undefined {
+  if (!qualname.startsWith('__torch__.')) return undefined;
+  return { construct: () => new TorchScriptObject(qualname) };
+}
+
+// torch.jit._pickle helpers wrap typed lists; the value is the list itself.
+const IDENTITY: GlobalImpl = { call: (args: unknown[]) => args[0] };
+const JIT_PICKLE = ['build_intlist', 'build_tensorlist', 'build_doublelist', 'build_boollist', 'build_strlist', 'restore_type_tag'];
+
 function refusalHint(qualname: string): string | undefined {
-  if (qualname.startsWith('__torch__.')) return 'TorchScript archives (torch.jit.save) are not supported yet';
   if (qualname === 'torch.storage._load_from_bytes') return 'tensors pickled inside a plain pickle (stylegan2-ada-pytorch .pkl) are not supported';
   return undefined;
 }
@@ -158,6 +182,8 @@ export interface TorchFile {
   root: unknown;
   /** Every tensor in the file, in pickle order. */
   tensors: TorchTensor[];
+  /** A TorchScript archive's constants.pkl (a tuple of tensors), else null. */
+  constants: unknown;
 }
 
 /** Loads a torch.save file (zip or legacy) from a path or bytes. */
@@ -173,8 +199,10 @@ export function loadTorchFile(source: string | Uint8Array, fileName?: string): T
     refusalNote: 'only torch.save tensors and state dicts are accepted',
     refusalHint,
     persistentLoad: (pid: unknown, ctx: PickleContext) => storageFromPid(pid, ctx, storages),
+    globalFallback: torchScriptClass,
   };
   let root: unknown;
+  let constants: unknown = null;
   if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) {
     const zip = new ZipReader(bytes, file);
     const pkl = [...zip.entries.keys()].find((n) => /^[^/]+\/data\.pkl$/.test(n)) ?? fail('zip archive without <dir>/data.pkl (not a torch.save file)');
@@ -182,20 +210,28 @@ export function loadTorchFile(source: string | Uint8Array, fileName?: string): T
     if (zip.entries.has(`${dir}byteorder`) && new TextDecoder().decode(zip.read(`${dir}byteorder`)).trim() !== 'little') {
       fail('big-endian torch files are not supported');
     }
-    const data = zip.read(pkl);
-    const { value, end } = parsePickleAt(data, 0, { ...options, fileName: `${file}:${pkl}` });
-    if (end !== data.length) fail(`${pkl} has bytes after its STOP`);
-    root = value;
-    for (const s of storages.values()) {
-      const raw = zip.read(`${dir}data/${s.key}`);
-      if (raw.length !== s.numel * s.size) fail(`storage '${s.key}' is ${raw.length} bytes, expected ${s.numel * s.size}`);
-      s.values = toTypedArray(raw, s.dtype, s.size, s.numel);
-    }
+    // data.pkl's storages live in data/, those of a TorchScript archive's constants.pkl in constants/.
+    const readPickle = (name: string, folder: string): unknown => {
+      const own = new Map<string, Storage>();
+      const bytes = zip.read(name);
+      const { value, end } = parsePickleAt(bytes, 0, {
+        ...options, fileName: `${file}:${name}`, persistentLoad: (pid: unknown, ctx: PickleContext) => storageFromPid(pid, ctx, own),
+      });
+      if (end !== bytes.length) fail(`${name} has bytes after its STOP`);
+      for (const s of own.values()) {
+        const raw = zip.read(`${dir}${folder}/${s.key}`);
+        if (raw.length !== s.numel * s.size) fail(`storage '${folder}/${s.key}' is ${raw.length} bytes, expected ${s.numel * s.size}`);
+        s.values = toTypedArray(raw, s.dtype, s.size, s.numel);
+      }
+      return value;
+    };
+    root = readPickle(pkl, 'data');
+    if (zip.entries.has(`${dir}constants.pkl`)) constants = readPickle(`${dir}constants.pkl`, 'constants');
   } else {
     root = readLegacy(bytes, options, storages, fail);
   }
   for (const t of tensors) materialize(t, fail);
-  return { root, tensors };
+  return { root, tensors, constants };
 }
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;

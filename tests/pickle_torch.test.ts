@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { UserError } from '../dnnlib/errors.ts';
-import { loadTorchFile, loadTorchStateDict } from '../dnnlib/torch_file.ts';
+import { loadTorchFile, loadTorchStateDict, TorchScriptObject } from '../dnnlib/torch_file.ts';
 import { ZipReader } from '../dnnlib/zip.ts';
 import { parsePickle, NETWORK_GLOBALS, type TypedArray } from '../dnnlib/pickle.ts';
 
@@ -14,6 +14,7 @@ const side = JSON.parse(fs.readFileSync(path.join(DIR, 'state.json'), 'utf8')) a
   tensors: { name: string; dtype: string; shape: number[]; value?: number | boolean; sha256: string; sha256_raw?: string }[];
   refusals: { file: string; expect: string; sentinel: string | null }[];
   zip: { file: string; entries: Record<string, { size: number; method: string; sha256: string }> };
+  torchscript: Record<string, { name: string; dtype: string; shape: number[]; sha256: string }[]>;
 };
 
 const sha = (a: TypedArray) => createHash('sha256').update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
@@ -89,3 +90,22 @@ test('zip reader: stored and deflated entries, zip64 records (Python zipfile), C
   });
   assert.throws(() => bad.read('a/nope'), /bad\.zip: missing entry 'a\/nope'/);
 });
+
+for (const [file, expected] of Object.entries(side.torchscript)) {
+  test(`${file}: TorchScript weights come out under state_dict() names without reading its code`, () => {
+    const { root } = loadTorchFile(path.join(DIR, file));
+    assert.ok(root instanceof TorchScriptObject);
+    assert.match(root.className, /^__torch__\.(___torch_mangle_\d+\.)?Toy$/); // tracing mangles class names
+    if (file.includes('scripted')) {
+      assert.deepEqual(root.get('sizes'), [1, 2, 3]); // List[int] via torch.jit._pickle.build_intlist
+      assert.equal(root.get('scale'), 2.5);
+    }
+    const sd = loadTorchStateDict(path.join(DIR, file));
+    assert.deepEqual([...sd.keys()].sort(), expected.map((e) => e.name).sort());
+    for (const e of expected) {
+      const t = sd.get(e.name)!;
+      assert.deepEqual([t.dtype, t.shape], [e.dtype, e.shape], e.name);
+      assert.equal(sha(toF32(t.data)), e.sha256, e.name);
+    }
+  });
+}
