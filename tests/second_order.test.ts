@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { useTestBackend } from './_backend.ts';
 import {
-  SQRT2, applyBias, blur2d, conv2d, conv2dDownscale2dFused, dense, downscale2d, getWeightScale, leakyRelu,
-  minibatchStddev, nhwcToNchw,
+  SQRT2, applyBias, blur2d, conv2d, conv2dDownscale2dFused, dense, downscale2d, getWeightScale, instanceNorm, leakyRelu,
+  minibatchStddev, nhwcToNchw, pixelNorm, styleMod, upscale2d, upscale2dConv2dFused,
 } from '../training/ops.ts';
 
 interface Fixture {
@@ -17,6 +17,11 @@ interface Fixture {
   params: Record<string, { shape: number[]; values: number[] }>;
   reals: number[]; fakes: number[]; mix: number[];
   r1: Expected; wgan_gp: Expected;
+  g_path: {
+    L: number; params: Record<string, { shape: number[]; values: number[] }>;
+    const_in: number[]; dlatents: number[]; noise: number[];
+    images: number[]; dlatent_grads: number[]; penalty: number[]; param_grads: Record<string, number[]>;
+  };
 }
 interface Expected { scores: number[]; input_grads: number[]; penalty: number[]; param_grads: Record<string, number[]> }
 
@@ -131,4 +136,53 @@ test('r1: d(penalty)/d(w1) agrees with central finite differences (float32 step)
     assert.ok(rel < 2e-2, `w1[${j}]: autodiff ${grad[j]} vs finite difference ${fd} (rel ${rel})`);
   }
   tf.dispose(ps);
+});
+
+// G side: |d sum(img·y)/d dlatents|² (the path-length regulariser's inner gradient) of a small synthesis
+// net — fused upscale+conv (transposed conv), bias, lrelu, pixel norm, instance norm, style modulation,
+// nearest upscale, conv, toRGB — differentiated w.r.t. every weight.
+test('path-length-style penalty of a small synthesis net matches PyTorch float64 (transposed conv, pixel/instance norm, style mod, nearest up)', { skip }, () => {
+  const gx = fx.g_path;
+  const GNAMES = Object.keys(gx.params).filter((k) => k !== 'brgb'); // brgb only shifts the image: zero gradient
+  assert.ok(gx.param_grads.brgb!.every((v) => v === 0));
+  const brgb = tf.tensor1d(gx.params.brgb!.values);
+  const constIn = tf.tensor4d(gx.const_in, [N, 4, 4, fx.config.C]);
+  const dl = tf.tensor2d(gx.dlatents, [N, gx.L]);
+  const noise = tf.tensor4d(gx.noise, [N, 16, 16, 3]);
+  const synth = (d: tf.Tensor2D, p: Params): tf.Tensor4D => {
+    const w = (k: string) => p[k] as tf.Tensor4D;
+    const b = (k: string) => p[k] as tf.Tensor1D;
+    const A = (k: string) => p[k] as tf.Tensor2D;
+    let h = applyBias(upscale2dConv2dFused(constIn, w('w1'), he(w('w1').shape)), b('b1'));
+    h = pixelNorm(leakyRelu(h));
+    h = styleMod(instanceNorm(h), dense(d, A('A1'), he(A('A1').shape, 1), b('bA1')));
+    h = leakyRelu(conv2d(upscale2d(h), w('w2'), he(w('w2').shape), b('b2')));
+    h = styleMod(instanceNorm(h), dense(d, A('A2'), he(A('A2').shape, 1), b('bA2')));
+    return conv2d(h, w('wrgb'), he(w('wrgb').shape, 1), b('brgb'));
+  };
+  const params = () => GNAMES.map((k) => tf.tensor(gx.params[k]!.values, gx.params[k]!.shape));
+  const ps = params();
+  const asParams = (xs: tf.Tensor[]): Params => ({ ...Object.fromEntries(GNAMES.map((k, i) => [k, xs[i]!])), brgb });
+  const before = tf.memory().numTensors;
+  const res = tf.tidy(() => {
+    const p = asParams(ps);
+    const images = synth(dl, p).dataSync();
+    const inner = (pp: Params) => tf.grad((d: tf.Tensor) => tf.sum(tf.mul(synth(d as tf.Tensor2D, pp), noise)))(dl);
+    const dlGrads = inner(p).dataSync();
+    const grads = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.square(inner(asParams(xs)))) as tf.Scalar)(ps).map((g) => g.dataSync());
+    return { images, dlGrads, grads };
+  });
+  assert.equal(tf.memory().numTensors, before, 'no tensor leaked');
+  const errImg = relErr(res.images, gx.images);
+  const errDl = relErr(res.dlGrads, gx.dlatent_grads);
+  const all: number[] = [], want: number[] = [];
+  const per: string[] = [];
+  GNAMES.forEach((k, i) => { all.push(...res.grads[i]!); want.push(...gx.param_grads[k]!); per.push(`${k} ${relErr(res.grads[i]!, gx.param_grads[k]!).toExponential(1)}`); });
+  const errAll = relErr(all, want);
+  console.log(`${backend.backend} g_path: images ${errImg.toExponential(2)}, d/ddlatents ${errDl.toExponential(2)}, all params ${errAll.toExponential(2)}, per tensor: ${per.join(', ')}`);
+  assert.ok(errImg < 1e-5, `images rel. err ${errImg}`);
+  assert.ok(errDl < 1e-5, `dlatent gradient rel. err ${errDl}`);
+  assert.ok(errAll < 1e-5, `d(penalty)/d(params) rel. err ${errAll}`);
+  GNAMES.forEach((k, i) => assert.ok(relErr(res.grads[i]!, gx.param_grads[k]!) < 1e-4, `${k}`));
+  tf.dispose([...ps, brgb, constIn, dl, noise]);
 });
