@@ -1,0 +1,64 @@
+// The figures of generate_figures.ts by name: NVIDIA's figures 2, 3, 4, 5 and 8 with their file
+// names, each laid out for the network's resolution (see each module and layout.ts).
+import type { G_style } from '../training/networks_stylegan.ts';
+import type { NoiseSpec } from './render.ts';
+import { drawUncuratedFigure, figure02Config, uncuratedCanvasSize } from './uncurated.ts';
+import { drawStyleMixingFigure, figure03Config, styleMixingCanvasSize } from './style_mixing.ts';
+import { drawNoiseDetailFigure, figure04Config, noiseDetailCanvasSize } from './noise_detail.ts';
+import { drawNoiseComponentsFigure, figure05Config, noiseComponentsCanvasSize } from './noise_components.ts';
+import { drawTruncationFigure, figure08Config, truncationCanvasSize } from './truncation.ts';
+
+export const FIGURE_NAMES = ['uncurated', 'style-mixing', 'noise-detail', 'noise-components', 'truncation'] as const;
+export type FigureName = (typeof FIGURE_NAMES)[number];
+
+export interface FigureOptions {
+  /**
+   * Noise for the figures NVIDIA draws with random noise (uncurated, noise-detail): random by
+   * default, seeded with `{ mode: 'random', seed }`. The other figures always use the stored noise.
+   */
+  noise: NoiseSpec;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface FigureSpec {
+  file: string;
+  describe: string;
+  /** Canvas [width, height] for a network of resolution R with num_layers style layers. */
+  canvas(R: number, num_layers: number): [number, number];
+  draw(Gs: G_style, opts: FigureOptions): Promise<Buffer>;
+}
+
+const resOf = (Gs: G_style) => Gs.components.synthesis.kw.resolution;
+
+export const FIGURES: Record<FigureName, FigureSpec> = {
+  'uncurated': {
+    file: 'figure02-uncurated.png',
+    describe: 'figure 2: uncurated multi-resolution grid, seed 5, Gs defaults (ψ 0.7, random noise)',
+    canvas: (R) => uncuratedCanvasSize(figure02Config(R)),
+    draw: (Gs, o) => drawUncuratedFigure(Gs, figure02Config(resOf(Gs)), o.noise, o.onProgress),
+  },
+  'style-mixing': {
+    file: 'figure03-style-mixing.png',
+    describe: 'figure 3: style mixing, 5 sources × 6 destinations, coarse/middle/fine styles, stored noise',
+    canvas: (R, L) => styleMixingCanvasSize(figure03Config(R, L)),
+    draw: (Gs, o) => drawStyleMixingFigure(Gs, figure03Config(resOf(Gs), Gs.num_layers), o.onProgress),
+  },
+  'noise-detail': {
+    file: 'figure04-noise-detail.png',
+    describe: 'figure 4: noise detail, 100 noise samples of seeds 1157 and 1012, ψ 1, std-dev map',
+    canvas: (R) => noiseDetailCanvasSize(figure04Config(R)),
+    draw: (Gs, o) => drawNoiseDetailFigure(Gs, figure04Config(resOf(Gs)), o.noise.mode === 'stored' ? { mode: 'random' } : o.noise, o.onProgress),
+  },
+  'noise-components': {
+    file: 'figure05-noise-components.png',
+    describe: 'figure 5: noise on all / no / fine / coarse layers, seeds 1967 and 1555, ψ 1, stored noise',
+    canvas: (R, L) => noiseComponentsCanvasSize(figure05Config(R, L)),
+    draw: (Gs, o) => drawNoiseComponentsFigure(Gs, figure05Config(resOf(Gs), Gs.num_layers), o.onProgress),
+  },
+  'truncation': {
+    file: 'figure08-truncation-trick.png',
+    describe: 'figure 8: truncation trick, seeds 91 and 388, ψ = 1, 0.7, 0.5, 0, −0.5, −1 on all layers, stored noise',
+    canvas: (R) => truncationCanvasSize(figure08Config(R)),
+    draw: (Gs, o) => drawTruncationFigure(Gs, figure08Config(resOf(Gs)), o.onProgress),
+  },
+};

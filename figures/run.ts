@@ -1,0 +1,212 @@
+// The commands of generate_figures.ts and pretrained_example.ts as library calls: each takes a typed
+// config, loads the network (the bundled model when none is given), writes its outputs atomically
+// and prints what it wrote. The scripts only parse flags into these configs.
+import * as path from 'node:path';
+import { UserError } from '../dnnlib/errors.ts';
+import { createProgress } from '../dnnlib/progress.ts';
+import { parseRange } from '../dnnlib/util.ts';
+import { loadNetworks, resolveNetworkArg } from '../training/network_io.ts';
+import type { G_style } from '../training/networks_stylegan.ts';
+import { FIGURES, FIGURE_NAMES, type FigureName } from './index.ts';
+import { encodePng, requireStyleGenerator, writePng, type NoiseSpec } from './render.ts';
+import { generateSeedImages, writeSeedImages } from './images.ts';
+import { locateFfmpeg } from './ffmpeg.ts';
+import { checkMorphConfig, ffmpegSink, frameCount, frameSize, pngFramesSink, renderMorph, type MorphConfig } from './morph.ts';
+
+export interface NetworkArgs {
+  /** Path or URL; undefined = the bundled model. */
+  network?: string;
+  cacheDir?: string;
+}
+
+export interface NoiseArgs {
+  randomize_noise: boolean;
+  noise_seed?: number;
+}
+
+type Log = (line: string) => void;
+const stdout: Log = (line) => process.stdout.write(line + '\n');
+
+// ---------------------------------------------------------------------------------------------
+// Flag parsing helpers shared by the scripts (text → typed values, one-line errors).
+
+const UINT32_MAX = 2 ** 32 - 1;
+
+/** "0-99,120" → seeds, each a valid RandomState seed. */
+export function parseSeeds(text: unknown, flag = '--seeds'): number[] {
+  let seeds: number[];
+  try {
+    seeds = parseRange(String(text ?? ''));
+  } catch (err) {
+    throw new UserError(`${flag}: ${(err as Error).message}`, 2);
+  }
+  if (seeds.length === 0) throw new UserError(`${flag}: no seeds given (expected e.g. 0-99,120)`, 2);
+  const bad = seeds.find((s) => s < 0 || s > UINT32_MAX);
+  if (bad !== undefined) throw new UserError(`${flag}: seed ${bad} is outside [0, 4294967295]`, 2);
+  return seeds;
+}
+
+export function parseSeed(value: unknown, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const s = String(value).trim();
+  if (!/^\d+$/.test(s) || Number(s) > UINT32_MAX) throw new UserError(`${flag}: expected an integer in [0, 4294967295], got '${String(value)}'`, 2);
+  return Number(s);
+}
+
+export function parseNumber(value: unknown, flag: string, opts: { integer?: boolean; min?: number; max?: number } = {}): number {
+  const n = typeof value === 'number' ? value : Number(String(value).trim() || NaN);
+  const ok = Number.isFinite(n) && (!opts.integer || Number.isInteger(n)) && (opts.min === undefined || n >= opts.min) && (opts.max === undefined || n <= opts.max);
+  if (!ok) {
+    const range = [opts.min !== undefined ? `≥ ${opts.min}` : '', opts.max !== undefined ? `≤ ${opts.max}` : ''].filter(Boolean).join(' and ');
+    throw new UserError(`${flag}: expected ${opts.integer ? 'a whole number' : 'a number'}${range ? ' ' + range : ''}, got '${String(value)}'`, 2);
+  }
+  return n;
+}
+
+/** "WxH" → [W, H]. */
+export function parseSize(value: unknown, flag = '--size'): [number, number] | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+)x(\d+)$/i.exec(String(value).trim());
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UserError(`${flag}: expected WIDTHxHEIGHT like 256x256, got '${String(value)}'`, 2);
+  return [Number(m[1]), Number(m[2])];
+}
+
+export function parseFigureList(value: unknown): FigureName[] {
+  const names = String(value ?? FIGURE_NAMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) {
+    if (!(FIGURE_NAMES as readonly string[]).includes(n)) throw new UserError(`--figures: unknown figure '${n}' (expected some of ${FIGURE_NAMES.join(', ')})`, 2);
+  }
+  if (names.length === 0) throw new UserError('--figures: no figure named', 2);
+  return [...new Set(names)] as FigureName[];
+}
+
+export function noiseSpec(a: NoiseArgs): NoiseSpec {
+  if (!a.randomize_noise) {
+    if (a.noise_seed !== undefined) throw new UserError('--noise-seed seeds random noise; it cannot be combined with --no-randomize-noise', 2);
+    return { mode: 'stored' };
+  }
+  return { mode: 'random', seed: a.noise_seed };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading.
+
+export async function loadGs(args: NetworkArgs, log: Log = stdout): Promise<G_style> {
+  const source = resolveNetworkArg(args.network);
+  log(`Loading network ${source}...`);
+  const nets = await loadNetworks(source, { cacheDir: args.cacheDir, networks: ['Gs'] });
+  try {
+    return requireStyleGenerator(nets.Gs);
+  } catch (err) {
+    nets.Gs.dispose();
+    throw err;
+  }
+}
+
+const resolution = (Gs: G_style) => Gs.components.synthesis.kw.resolution;
+
+// ---------------------------------------------------------------------------------------------
+// Commands.
+
+export interface FiguresConfig extends NetworkArgs, NoiseArgs {
+  figures: FigureName[];
+  outdir: string;
+}
+
+/** generate_figures.ts (default command): writes the chosen figures into outdir. */
+export async function runFigures(c: FiguresConfig, log: Log = stdout): Promise<string[]> {
+  const Gs = await loadGs(c, log);
+  const noise = noiseSpec(c);
+  const files: string[] = [];
+  try {
+    for (const name of c.figures) {
+      const fig = FIGURES[name];
+      const file = path.join(c.outdir, fig.file);
+      const [w, h] = fig.canvas(resolution(Gs), Gs.num_layers);
+      log(`${file} (${w}x${h})`);
+      let bar: ReturnType<typeof createProgress> | null = null;
+      const png = await fig.draw(Gs, { noise, onProgress: (done, total) => (bar ??= createProgress({ total, label: name, unit: 'img' })).update(done) });
+      (bar as ReturnType<typeof createProgress> | null)?.stop();
+      writePng(file, png);
+      files.push(file);
+    }
+  } finally {
+    Gs.dispose();
+  }
+  return files;
+}
+
+export interface ImagesRunConfig extends NetworkArgs, NoiseArgs {
+  seeds: number[];
+  truncation_psi: number;
+  outdir: string;
+}
+
+/** generate_figures.ts images: one PNG per seed. */
+export async function runImages(c: ImagesRunConfig, log: Log = stdout): Promise<string[]> {
+  const Gs = await loadGs(c, log);
+  try {
+    log(`Generating ${c.seeds.length} image${c.seeds.length === 1 ? '' : 's'} (ψ ${c.truncation_psi}) into ${c.outdir}`);
+    const bar = createProgress({ total: c.seeds.length, label: 'images', unit: 'img' });
+    const files = await writeSeedImages(Gs, { seeds: c.seeds, truncation_psi: c.truncation_psi, noise: noiseSpec(c), outdir: c.outdir }, (d) => bar.update(d));
+    bar.stop();
+    return files;
+  } finally {
+    Gs.dispose();
+  }
+}
+
+export interface ExampleConfig extends NetworkArgs, NoiseArgs {
+  seed: number;
+  truncation_psi: number;
+  out: string;
+}
+
+/** pretrained_example.ts: print Gs's layers, write one image (NVIDIA: seed 5, ψ 0.7, random noise). */
+export async function runPretrainedExample(c: ExampleConfig, log: Log = stdout): Promise<string> {
+  const Gs = await loadGs(c, log);
+  try {
+    log(Gs.print_layers());
+    const [image] = generateSeedImages(Gs, [c.seed], c.truncation_psi, noiseSpec(c));
+    writePng(c.out, await encodePng(image!));
+    log(`${c.out} (${image!.width}x${image!.height})`);
+    return c.out;
+  } finally {
+    Gs.dispose();
+  }
+}
+
+export interface MorphRunConfig extends NetworkArgs, Omit<MorphConfig, 'noise_seed'> {
+  noise_seed?: number;
+  fps: number;
+  crf: number;
+  /** Video file (.mp4); ignored when framesDir is set. */
+  out: string;
+  framesDir?: string;
+  /** --ffmpeg. */
+  ffmpeg?: string;
+}
+
+/** generate_figures.ts morph: an mp4 through ffmpeg, or PNG frames. */
+export async function runMorph(c: MorphRunConfig, log: Log = stdout): Promise<{ file: string; frames: number; width: number; height: number }> {
+  const out = c.framesDir ? { framesDir: c.framesDir } : { video: { file: c.out, ffmpeg: '', fps: c.fps, crf: c.crf } };
+  checkMorphConfig(c, out);
+  // Find ffmpeg before the (slow) network load, so a missing one fails at once.
+  const bin = c.framesDir ? null : locateFfmpeg({ explicit: c.ffmpeg });
+  const Gs = await loadGs(c, log);
+  try {
+    // Without --size the frames are R×R, R a power of two: always even.
+    const [width, height] = frameSize(c, resolution(Gs));
+    const total = frameCount(c.seeds.length, c.steps, c.loop);
+    const target = c.framesDir ?? c.out;
+    log(`${target}: ${total} frames ${width}x${height}, seeds ${c.seeds.join(',')}, ${c.space} space, ${c.interp}, ψ ${c.truncation_psi}` +
+      (bin ? `, ${c.fps} fps, crf ${c.crf}, ffmpeg ${bin.path} (${bin.source})` : ''));
+    const sink = bin ? ffmpegSink(c.out, { ffmpeg: bin.path, fps: c.fps, crf: c.crf, width, height }) : pngFramesSink(c.framesDir!);
+    const bar = createProgress({ total, label: 'morph', unit: 'frames' });
+    const frames = await renderMorph(Gs, c, sink, (d) => bar.update(d));
+    bar.stop();
+    return { file: target, frames, width, height };
+  } finally {
+    Gs.dispose();
+  }
+}
