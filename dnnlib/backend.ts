@@ -212,6 +212,7 @@ function describe(backend: ResolvedBackend, provider: string, threads: number | 
   line += tfVersion ? `, TF ${tfVersion}` : '';
   line += `, devices: ${devices.join(' ')}, threads: ${threadsText}`;
   if (backend === 'wasm') line += ' [stock wasm: forward only, no training until issue 11]';
+  if (provider.startsWith('@tensorflow/tfjs-node-gpu') && !devices[0]!.startsWith('GPU')) line += ' [tfjs-node-gpu sees no GPU: running on the CPU]';
   if (fallbackReason) line += ` [auto fallback, TensorFlow unavailable: ${fallbackReason}; run 'npm run setup-tensorflow']`;
   return { backend, provider, tfVersion, devices, threads: effectiveThreads, fallbackReason, line };
 }

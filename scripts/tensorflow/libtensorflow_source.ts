@@ -20,6 +20,8 @@ export interface Libtensorflow {
   includeDir: string;
   /** Human-readable origin, printed by setup-tensorflow. */
   origin: string;
+  /** Extra links to create in tfjs-node's deps/ (name -> target), e.g. the CUDA wheels' folder. */
+  depsLinks?: Record<string, string>;
 }
 
 // Members of the wheel the addon needs: the libraries, and the C API headers with what they include.
@@ -70,9 +72,25 @@ export function findPythonTensorflow(python: string): PythonTensorflow | { error
   return { python, version: (found.version ?? 'unknown').replace(/\+.*$/, ''), dir: found.dir };
 }
 
-/** An installed TensorFlow used in place (its folder has the same layout as the wheel's tensorflow/). */
+/**
+ * An installed TensorFlow used in place (its folder has the same layout as the wheel's tensorflow/).
+ * For the GPU build, tensorflow[and-cuda] puts CUDA 12 in site-packages/nvidia/*\/lib, which TF finds
+ * relative to its own folder ($ORIGIN/../nvidia/...). $ORIGIN of a library opened through a symlink is
+ * the symlink's folder, deps/lib, so deps/nvidia is linked to the same place. Untested: no GPU here.
+ */
 export function libtensorflowInPlace(tf: PythonTensorflow): Libtensorflow {
-  return { version: tf.version, libDir: tf.dir, includeDir: path.join(tf.dir, 'include'), origin: `${tf.python}'s TensorFlow at ${tf.dir}` };
+  const nvidia = path.join(tf.dir, '..', 'nvidia');
+  return {
+    version: tf.version, libDir: tf.dir, includeDir: path.join(tf.dir, 'include'), origin: `${tf.python}'s TensorFlow at ${tf.dir}`,
+    depsLinks: fs.existsSync(nvidia) ? { nvidia: path.resolve(nvidia) } : undefined,
+  };
+}
+
+/** The CUDA wheels' library folders beside an installed TensorFlow, for an LD_LIBRARY_PATH hint. */
+export function nvidiaLibDirs(tfDir: string): string[] {
+  const nvidia = path.join(tfDir, '..', 'nvidia');
+  if (!fs.existsSync(nvidia)) return [];
+  return fs.readdirSync(nvidia).map((d) => path.join(nvidia, d, 'lib')).filter((d) => fs.existsSync(d)).map((d) => path.resolve(d));
 }
 
 /** Copies an installed TensorFlow's libraries and headers into the cache, so the link survives pip. */

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { UserError } from '../../dnnlib/errors.ts';
 import {
   TF_WHEEL_VERSION, cacheFromInstalled, cacheFromWheel, cachedLibtensorflow, findPythonTensorflow, inspectWheel,
-  lastLine, libtensorflowInPlace, pipDownloadWheel, type Libtensorflow,
+  lastLine, libtensorflowInPlace, nvidiaLibDirs, pipDownloadWheel, type Libtensorflow,
 } from './libtensorflow_source.ts';
 import {
   TFJS_NODE_VERSION, googleStorageReachable, linkAndBuild, packageDir, probeAddon, resetAddon, runOwnInstaller,
@@ -81,7 +81,7 @@ export async function setupTensorflow(cfg: SetupConfig): Promise<SetupResult> {
   if (explicitPython && !('error' in explicitPython)) {
     const lib = cfg.gpu ? libtensorflowInPlace(explicitPython) : (cachedLibtensorflow(explicitPython.version) ?? cacheFromInstalled(explicitPython));
     const probe = attempt(lib);
-    if (!probe) throw new UserError(`--python ${cfg.python}: ${tried.at(-1)}`);
+    if (!probe) throw new UserError(`--python ${cfg.python}: ${tried.at(-1)}${cfg.gpu ? cudaHint(explicitPython.dir) : ''}`);
     return done(probe, lib.origin);
   }
 
@@ -141,6 +141,11 @@ export async function setupTensorflow(cfg: SetupConfig): Promise<SetupResult> {
     }
   }
   return { ok: false, summary: `TensorFlow not set up (${tried.join('; ')}); ${FALLBACK_HINT}` };
+}
+
+function cudaHint(tfDir: string): string {
+  const dirs = nvidiaLibDirs(tfDir);
+  return dirs.length > 0 ? `; if CUDA libraries are not found, retry with LD_LIBRARY_PATH=${dirs.join(':')}` : '';
 }
 
 function safely<T>(fn: () => T, tried: string[]): T | null {

@@ -97,6 +97,7 @@ export function linkAndBuild(pkgDir: string, lib: Libtensorflow, log: (s: string
     fs.symlinkSync('libtensorflow_framework.so.2', path.join(libDir, 'libtensorflow_framework.so'));
     fs.symlinkSync('libtensorflow_cc.so.2', path.join(libDir, 'libtensorflow.so.2.9.1'));
     fs.symlinkSync(lib.includeDir, path.join(stage, 'include'));
+    for (const [name, target] of Object.entries(lib.depsLinks ?? {})) fs.symlinkSync(target, path.join(stage, name));
     fs.writeFileSync(path.join(stage, 'STYLEGAN_TS_LIBTENSORFLOW'), JSON.stringify({ version: lib.version, origin: lib.origin }) + '\n');
     fs.renameSync(stage, path.join(pkgDir, 'deps'));
   } catch (err) {
