@@ -226,6 +226,25 @@ test('style_mod is x·(y_s + 1) + y_b with the first C style entries as scales',
   assertClose(got, want, 1e-6, 'style_mod');
 });
 
+test('adaIN (fused instance_norm + style_mod) equals the two formulas applied in turn', () => {
+  const xs = [2, 3, 4, 5];
+  const x = randn(120, 24), style = randn(20, 25);
+  const got = tf.tidy(() => ops.adaIN(t4(x, xs as never), tf.tensor2d(style, [2, 10])).dataSync());
+  const X = indexer(xs);
+  const want = new Float32Array(120);
+  for (let b = 0; b < 2; b++) for (let c = 0; c < 5; c++) {
+    let mean = 0;
+    for (let r = 0; r < 3; r++) for (let q = 0; q < 4; q++) mean += x[X(b, r, q, c)]! / 12;
+    let ms = 0;
+    for (let r = 0; r < 3; r++) for (let q = 0; q < 4; q++) ms += (x[X(b, r, q, c)]! - mean) ** 2 / 12;
+    for (let r = 0; r < 3; r++) for (let q = 0; q < 4; q++) {
+      const normed = (x[X(b, r, q, c)]! - mean) / Math.sqrt(ms + 1e-8);
+      want[X(b, r, q, c)] = normed * (style[b * 10 + c]! + 1) + style[b * 10 + 5 + c]!;
+    }
+  }
+  assertClose(got, want, 1e-4, 'adaIN');
+});
+
 test('apply_noise adds per-pixel noise scaled per channel', () => {
   const xs = [2, 3, 3, 4];
   const x = randn(72, 18), noise = randn(18, 19), w = randn(4, 20);
@@ -296,6 +315,7 @@ test('R1 (gradient of the squared input-gradient) through every op matches a cen
     { name: 'pixel_norm', xShape: [2, 2, 2, 3], params: [], op: (x) => ops.pixelNorm(x) },
     { name: 'instance_norm', xShape: [2, 3, 3, 2], params: [], op: (x) => ops.instanceNorm(x4(x)) },
     { name: 'style_mod', xShape: [2, 2, 2, 3], params: [[2, 6]], op: (x, [s]) => ops.styleMod(x4(x), s as tf.Tensor2D) },
+    { name: 'adaIN', xShape: [2, 3, 3, 2], params: [[2, 4]], op: (x, [s]) => ops.adaIN(x4(x), s as tf.Tensor2D) },
     { name: 'apply_noise', xShape: [2, 2, 2, 3], params: [[3]], op: (x, [w]) => ops.applyNoise(x4(x), tf.ones([1, 2, 2, 1]), w as tf.Tensor1D) },
     { name: 'minibatch_stddev', xShape: [4, 2, 2, 3], params: [], op: (x) => ops.minibatchStddev(x4(x), 2) },
   ];

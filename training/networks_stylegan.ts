@@ -157,8 +157,10 @@ class LayerEpilogue {
     if (!biasApplied) x = ops.applyBias(x, this.bias.value());
     x = ops.activate(x, this.kw.nonlinearity);
     if (this.kw.use_pixel_norm) x = ops.pixelNorm(x);
+    const style = this.style && dlatent ? this.style.apply(dlatent) : null;
+    if (this.kw.use_instance_norm && style) return ops.adaIN(x, style);
     if (this.kw.use_instance_norm) x = ops.instanceNorm(x);
-    if (this.style && dlatent) x = ops.styleMod(x, this.style.apply(dlatent));
+    if (style) x = ops.styleMod(x, style);
     return x;
   }
 }

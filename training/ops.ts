@@ -184,6 +184,20 @@ export function styleMod(x: tf.Tensor4D, style: tf.Tensor2D): tf.Tensor4D {
   return tf.add(tf.mul(x, tf.add(ys, 1)), yb);
 }
 
+/**
+ * instance_norm followed by style_mod (AdaIN) with the per-channel factors folded first:
+ * (x − μ)·rsqrt(σ² + ε)·(y_s + 1) + y_b, so the full-size tensor sees one multiply instead of two.
+ */
+export function adaIN(x: tf.Tensor4D, style: tf.Tensor2D, epsilon = 1e-8): tf.Tensor4D {
+  const [n, , , c] = x.shape;
+  const s = tf.reshape(style, [n, 1, 1, 2 * c]);
+  const ys = tf.slice(s, [0, 0, 0, 0], [-1, -1, -1, c]);
+  const yb = tf.slice(s, [0, 0, 0, c], [-1, -1, -1, c]);
+  const centred = tf.sub(x, tf.mean(x, [1, 2], true));
+  const scale = tf.mul(tf.rsqrt(tf.add(tf.mean(tf.square(centred), [1, 2], true), epsilon)), tf.add(ys, 1));
+  return tf.add(tf.mul(centred, scale), yb);
+}
+
 /** apply_noise: x + noise · weight, noise [N or 1, H, W, 1] per pixel, weight [C] per channel. */
 export function applyNoise(x: tf.Tensor4D, noise: tf.Tensor4D, weight: tf.Tensor1D): tf.Tensor4D {
   return tf.add(x, tf.mul(noise, weight));
