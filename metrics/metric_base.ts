@@ -15,6 +15,8 @@ export interface MetricValue {
   suffix: string;
   /** printf format for the value; NVIDIA always uses '%-10.4f'. */
   fmt?: string;
+  /** Printed in parentheses after the value, e.g. 'not comparable to published FID'. */
+  note?: string;
 }
 
 /** A feature or distance network as the metric ran it, so a result can be reproduced. */
@@ -153,16 +155,24 @@ export function resultLine(report: Pick<MetricReport, 'metric' | 'networkPkl' | 
   if (network.length > 29) network = '...' + network.slice(-26);
   let line = printf('%-30s', network);
   line += ' time ' + printf('%-12s', formatTime(report.evalTime));
-  for (const r of report.results) line += ' ' + report.metric + r.suffix + ' ' + printf(r.fmt ?? '%-10.4f', r.value);
+  for (const r of report.results) {
+    line += ' ' + report.metric + r.suffix + ' ' + printf(r.fmt ?? '%-10.4f', r.value);
+    if (r.note) line += ' (' + r.note + ')';
+  }
   return line;
 }
 
 /** The JSON line appended to metric-<name>.jsonl: the result plus every pipeline choice. */
 export function jsonLine(report: MetricReport): string {
   const results: Record<string, number> = {};
-  for (const r of report.results) results[report.metric + r.suffix] = r.value;
+  const notes: Record<string, string> = {};
+  for (const r of report.results) {
+    results[report.metric + r.suffix] = r.value;
+    if (r.note) notes[report.metric + r.suffix] = r.note;
+  }
   return JSON.stringify({
     results,
+    ...(Object.keys(notes).length ? { notes } : {}),
     metric: report.metric,
     network_pkl: report.networkPkl,
     total_time: report.evalTime,
