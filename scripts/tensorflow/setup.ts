@@ -127,6 +127,8 @@ export async function setupTensorflow(cfg: SetupConfig): Promise<SetupResult> {
   if (cfg.gpu) {
     return { ok: false, summary: `no GPU TensorFlow found (${tried.join('; ')}); install it with \`${python} -m pip install 'tensorflow[and-cuda]==${TF_WHEEL_VERSION}'\` and rerun \`npm run setup-tensorflow -- --gpu --python ${python}\`` };
   }
+  // The download would only refill the cache entry that already failed above.
+  if (cached) return { ok: false, summary: `TensorFlow not set up (${tried.join('; ')}); ${FALLBACK_HINT}` };
   const dl = pipDownloadWheel(python, `tensorflow-cpu==${TF_WHEEL_VERSION}`, cfg.log);
   if ('error' in dl) {
     tried.push(dl.error);
