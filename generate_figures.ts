@@ -6,8 +6,9 @@ import { hideBin } from 'yargs/helpers';
 import { runMain, UserError } from './dnnlib/errors.ts';
 import { backendOptions, backendOptionsFrom, initBackend } from './dnnlib/backend.ts';
 import { FIGURE_NAMES, FIGURES } from './figures/index.ts';
+import { resolveNetworkArg } from './training/network_io.ts';
 import {
-  parseFigureList, parseNumber, parseSeed, parseSeeds, parseSize, runFigures, runImages, runMorph,
+  parseFigureList, parseNumber, parseSeed, parseSeeds, parseSize, prepareMorph, runFigures, runImages, runMorph,
 } from './figures/run.ts';
 
 const PROG = 'generate_figures.ts';
@@ -71,21 +72,24 @@ runMain(async () => {
     cacheDir: a['cache-dir'] as string,
     noise_seed: parseSeed(a['noise-seed'], '--noise-seed'),
   };
+  // Everything is checked before the backend starts, so a bad flag or path is the only line printed.
+  const randomize_noise = (a['randomize-noise'] as boolean) || common.noise_seed !== undefined;
   if (command === 'figures') {
     const figures = parseFigureList(a.figures);
+    const network = resolveNetworkArg(common.network);
     await initBackend(backendOptionsFrom(a));
-    await runFigures({ ...common, figures, outdir: a.outdir as string, randomize_noise: (a['randomize-noise'] as boolean) || common.noise_seed !== undefined });
+    await runFigures({ ...common, network, figures, outdir: a.outdir as string, randomize_noise });
   } else if (command === 'images') {
     const seeds = parseSeeds(a.seeds);
     const truncation_psi = parseNumber(a.psi, '--psi');
+    const network = resolveNetworkArg(common.network);
     await initBackend(backendOptionsFrom(a));
-    await runImages({ ...common, seeds, truncation_psi, outdir: a.outdir as string, randomize_noise: (a['randomize-noise'] as boolean) || common.noise_seed !== undefined });
+    await runImages({ ...common, network, seeds, truncation_psi, outdir: a.outdir as string, randomize_noise });
   } else {
-    const seeds = parseSeeds(a.seeds);
     const space = a.space as 'z' | 'w';
     const config = {
       ...common,
-      seeds,
+      seeds: parseSeeds(a.seeds),
       steps: parseNumber(a.steps, '--steps', { integer: true, min: 1 }),
       fps: parseNumber(a.fps, '--fps', { min: 1, max: 1000 }),
       crf: parseNumber(a.crf, '--crf', { integer: true, min: 0, max: 51 }),
@@ -99,8 +103,10 @@ runMain(async () => {
       framesDir: a['frames-dir'] as string | undefined,
       ffmpeg: a.ffmpeg as string | undefined,
     };
+    const ffmpeg = prepareMorph(config);
+    const network = resolveNetworkArg(common.network);
     await initBackend(backendOptionsFrom(a));
-    const r = await runMorph(config);
+    const r = await runMorph({ ...config, network }, undefined, ffmpeg);
     process.stdout.write(`wrote ${r.file}: ${r.frames} frames ${r.width}x${r.height}\n`);
   }
 });

@@ -5,6 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import { runMain, UserError } from './dnnlib/errors.ts';
 import { backendOptions, backendOptionsFrom, initBackend } from './dnnlib/backend.ts';
 import { parseNumber, parseSeed, runPretrainedExample } from './figures/run.ts';
+import { resolveNetworkArg } from './training/network_io.ts';
 
 const PROG = 'pretrained_example.ts';
 
@@ -33,12 +34,14 @@ runMain(async () => {
     })
     .parseAsync();
 
+  // Checked before the backend starts, so a bad flag or path is the only line printed.
   const seed = parseSeed(argv.seed, '--seed')!;
   const noise_seed = parseSeed(argv['noise-seed'], '--noise-seed');
   const truncation_psi = parseNumber(argv.psi, '--psi');
+  const network = resolveNetworkArg(argv.network);
   await initBackend(backendOptionsFrom(argv));
   await runPretrainedExample({
-    network: argv.network, cacheDir: argv['cache-dir'], seed, truncation_psi, out: argv.out,
+    network, cacheDir: argv['cache-dir'], seed, truncation_psi, out: argv.out,
     randomize_noise: argv['randomize-noise'] || noise_seed !== undefined, noise_seed,
   });
 });

@@ -10,7 +10,7 @@ import type { G_style } from '../training/networks_stylegan.ts';
 import { FIGURES, FIGURE_NAMES, type FigureName } from './index.ts';
 import { encodePng, requireStyleGenerator, writePng, type NoiseSpec } from './render.ts';
 import { generateSeedImages, writeSeedImages } from './images.ts';
-import { locateFfmpeg } from './ffmpeg.ts';
+import { locateFfmpeg, type FfmpegBinary } from './ffmpeg.ts';
 import { checkMorphConfig, ffmpegSink, frameCount, frameSize, pngFramesSink, renderMorph, type MorphConfig } from './morph.ts';
 
 export interface NetworkArgs {
@@ -187,12 +187,17 @@ export interface MorphRunConfig extends NetworkArgs, Omit<MorphConfig, 'noise_se
   ffmpeg?: string;
 }
 
+/**
+ * Checks a morph config and finds ffmpeg (unless writing PNG frames): the scripts call this before
+ * starting the backend, so odd sizes or a missing ffmpeg are the only line printed.
+ */
+export function prepareMorph(c: MorphRunConfig): FfmpegBinary | null {
+  checkMorphConfig(c, c.framesDir ? { framesDir: c.framesDir } : { video: { file: c.out, ffmpeg: '', fps: c.fps, crf: c.crf } });
+  return c.framesDir ? null : locateFfmpeg({ explicit: c.ffmpeg });
+}
+
 /** generate_figures.ts morph: an mp4 through ffmpeg, or PNG frames. */
-export async function runMorph(c: MorphRunConfig, log: Log = stdout): Promise<{ file: string; frames: number; width: number; height: number }> {
-  const out = c.framesDir ? { framesDir: c.framesDir } : { video: { file: c.out, ffmpeg: '', fps: c.fps, crf: c.crf } };
-  checkMorphConfig(c, out);
-  // Find ffmpeg before the (slow) network load, so a missing one fails at once.
-  const bin = c.framesDir ? null : locateFfmpeg({ explicit: c.ffmpeg });
+export async function runMorph(c: MorphRunConfig, log: Log = stdout, bin: FfmpegBinary | null = prepareMorph(c)): Promise<{ file: string; frames: number; width: number; height: number }> {
   const Gs = await loadGs(c, log);
   try {
     // Without --size the frames are R×R, R a power of two: always even.

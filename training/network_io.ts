@@ -60,7 +60,10 @@ export const BUNDLED_NETWORK = path.join(path.dirname(fileURLToPath(import.meta.
  * STYLEGAN_BUNDLED_MODEL overrides its path), else a one-line UserError saying how to pass one.
  */
 export function resolveNetworkArg(arg: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  if (arg !== undefined && arg !== '') return arg;
+  if (arg !== undefined && arg !== '') {
+    if (!isUrl(arg) && !fs.existsSync(arg)) throw new UserError(`${arg}: no such network file`);
+    return arg;
+  }
   const bundled = env.STYLEGAN_BUNDLED_MODEL || BUNDLED_NETWORK;
   if (fs.existsSync(bundled)) return bundled;
   throw new UserError(
@@ -166,7 +169,14 @@ function assignTensors(net: Network, tensors: TensorMap, key: NetworkKey, file: 
 }
 
 function loadPickleNetworks(file: string, name: string, want: Set<NetworkKey>): Omit<LoadedNetworks, 'source' | 'file' | 'kind'> {
-  const pkl = loadNetworkPickle(file, name);
+  let pkl: ReturnType<typeof loadNetworkPickle>;
+  try {
+    pkl = loadNetworkPickle(file, name);
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    const detail = err.message.startsWith(`${name}: `) ? err.message.slice(name.length + 2) : err.message;
+    throw new UserError(`${name}: corrupt or not a network pickle (${detail})`);
+  }
   if (!pkl.Gs) throw new UserError(`${name}: the pickle has no Gs network`);
   const out: Partial<Record<NetworkKey, Network>> = {};
   try {
