@@ -272,20 +272,11 @@ export function realsCacheFile(key: RealsCacheKey): string {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * tflib.convert_images_to_uint8 with drange [-1, 1]: saturate_cast(x·127.5 + 128) in float32,
- * i.e. clamp to [0, 255] then truncate, which rounds 127.5x + 127.5 half up. (Snapshot PNGs and
- * dataset_tool round half to even instead; this is the FID/figures path.) NaN maps to 0.
+ * tflib.convert_images_to_uint8 (fakes before the feature network): saturate_cast(x·127.5 + 128)
+ * in float32 = round half up of 127.5x + 127.5. One implementation, in training/misc.ts; re-exported
+ * here because every metric needs it (tests/metrics.test.ts checks it against numpy).
  */
-export function convertImagesToUint8(images: ArrayLike<number>, drange: [number, number] = [-1, 1]): Uint8Array {
-  const scale = Math.fround(255 / (drange[1] - drange[0]));
-  const offset = Math.fround(0.5 - drange[0] * scale);
-  const out = new Uint8Array(images.length);
-  for (let i = 0; i < images.length; i++) {
-    const v = Math.fround(Math.fround(Math.fround(images[i]) * scale) + offset);
-    out[i] = v >= 255 ? 255 : v > 0 ? Math.trunc(v) : 0;
-  }
-  return out;
-}
+export { convert_images_to_uint8 as convertImagesToUint8, convertImagesToUint8Tensor } from '../training/misc.ts';
 
 /** NVIDIA's debugging metric: reports 0.0. */
 registerMetric('dummy', () => ({ results: [{ value: 0, suffix: '' }], pipeline: { weights: [] } }));

@@ -1,9 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { useTestBackend } from './_backend.ts';
-import { calcMetric, resultLine } from '../metrics/metric_base.ts';
+import { calcMetric, realsCacheFile, resultLine } from '../metrics/metric_base.ts';
+import { computeFID, readStats } from '../metrics/frechet_inception_distance.ts';
 import { loadProxyWeights, proxyFid, ProxyFeatures, readIdxImages, PROXY_METRIC_NAME } from '../metrics/proxy_features.ts';
 import { detUniform, loadFixture } from './fixtures/metrics/det_random.ts';
 
@@ -71,4 +75,30 @@ test('the proxy metric is labelled as not comparable to published FID', async ()
   assert.match(line, /^fmnist-halves +time \S+ +fid_proxy_fmnist \d+\.\d{4} +\(not comparable to published FID\)$/);
   assert.deepEqual(r.pipeline.notes, ['not comparable to published FID']);
   tf.dispose([...reals, ...fakes]);
+});
+
+test('FID loop: reals statistics cached under NVIDIA\'s key, fakes through convert_images_to_uint8', async () => {
+  await useTestBackend();
+  const net = new ProxyFeatures(loadProxyWeights(DIR));
+  const featureNet = { dim: 32, features: (x: tf.Tensor4D) => net.features(x), weights: { name: 'proxy_fmnist', file: 'weights.bin', sha256: null }, inputPipeline: 'none' };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fid-'));
+  const cacheFile = realsCacheFile({ cacheDir: dir, metricName: 'fid_test', mirrorAugment: false, datasetArgs: { tfrecord_dir: 'fmnist', shuffle_mb: 0 }, kwargs: { num_images: 300 }, extension: 'stats' });
+  // Fakes: images 500.. as a generator would give them, in [-1, 1]; the uint8 conversion restores them exactly.
+  const fakeSource = () => {
+    let next = 500;
+    return (n: number) => { const [b] = batches(next, next + n); next += n; return tf.tidy(() => tf.sub(tf.div(b, 127.5), 1)) as tf.Tensor4D; };
+  };
+  const reals = () => batches(0, 400); // more than needed: the loop stops at num_images
+  const first = await computeFID({ numImages: 300, minibatch: 64, net: featureNet, reals, generate: fakeSource(), cacheFile });
+  assert.equal(first.realsFromCache, false);
+  assert.ok(fs.existsSync(cacheFile));
+  const direct = proxyFid(net, batches(500, 800), batches(0, 300)).distance;
+  assert.ok(Math.abs(first.fid - direct) < 1e-9 * direct, `${first.fid} vs ${direct}`);
+  const second = await computeFID({ numImages: 300, minibatch: 100, net: featureNet, reals: () => { throw new Error('reals must come from the cache'); }, generate: fakeSource(), cacheFile });
+  assert.equal(second.realsFromCache, true);
+  assert.ok(Math.abs(second.fid - first.fid) < 1e-9 * first.fid);
+  const stats = readStats(cacheFile)!;
+  assert.equal(stats.count, 300);
+  fs.rmSync(dir, { recursive: true });
+  net.dispose();
 });
