@@ -10,7 +10,7 @@ import {
   registerMetric, resultLine, appendJsonLine,
 } from '../metrics/metric_base.ts';
 import { cropFace, downsampleTo, filteredMean, samplePathLengths, slerp } from '../metrics/perceptual_path_length.ts';
-import { conditionalEntropy, jointFrequencies, mostConfident, argmaxTargets, separabilityScore } from '../metrics/linear_separability.ts';
+import { conditionalEntropy, computeLS, jointFrequencies, mostConfident, argmaxTargets, separabilityScore } from '../metrics/linear_separability.ts';
 import { detUniform, loadFixture } from './fixtures/metrics/det_random.ts';
 
 const ref = loadFixture<any>('reference.json');
@@ -135,4 +135,34 @@ test('PPL loop (space w, end) on a toy generator equals the closed form (127.5·
     const expected = (127.5 * dw) ** 2; // (127.5·ε·Δw)² / ε²
     assert.ok(Math.abs(d[i] - expected) / expected < 2e-2, `pair ${i}: ${d[i]} vs ${expected}`);
   }
+});
+
+test('LS loop on a toy generator: a linear attribute scores H = 0, an XOR attribute does not', async () => {
+  await useTestBackend();
+  const Z = 4, N = 400;
+  const u = detUniform(91, 2 * N * Z);
+  let next = 0;
+  // Box–Muller normals from deterministic uniforms.
+  const randn = (n: number) => {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++, next++) {
+      const u1 = (u[2 * next] + 1) / 2 || 1e-12, u2 = (u[2 * next + 1] + 1) / 2;
+      out[i] = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+    }
+    return out;
+  };
+  const generator = {
+    latentSize: Z,
+    mapping: (z: tf.Tensor2D) => tf.tile(tf.reshape(tf.mul(z, 2), [-1, 1, Z]), [1, 3, 1]) as tf.Tensor3D, // w = 2z on 3 layers
+    synthesis: (w: tf.Tensor3D) => tf.reshape(tf.slice(w, [0, 0, 0], [-1, 1, Z]), [-1, 1, 2, 2]) as tf.Tensor4D, // "image" = w
+  };
+  const classifier = (a: number) => (images: tf.Tensor4D) => {
+    const v = images.dataSync();
+    return Float32Array.from({ length: images.shape[0] }, (_, i) => (a === 0 ? v[i * 4] - 0.3 * v[i * 4 + 1] : v[i * 4] * v[i * 4 + 1]));
+  };
+  const r = await computeLS({ numSamples: N, numKeep: N / 2, attribIndices: [0, 1], minibatch: 50, generator, classifier, randn });
+  assert.equal(r.entropies.z[0], 0);
+  assert.equal(r.entropies.w[0], 0);
+  assert.ok(r.entropies.z[1] > 0.5 && r.entropies.w[1] > 0.5, JSON.stringify(r.entropies));
+  assert.ok(Math.abs(r.ls_z - 2 ** r.entropies.z[1]) < 1e-12);
 });
