@@ -58,6 +58,7 @@ export class G_paper extends Network {
     super('G', kwargs, opts);
     const kw = (this.kw = resolveKwargs('G_paper', G_PAPER_DEFAULTS, kwargs));
     checkChoice('G_paper', 'structure', kw.structure, ['linear', 'recursive', null]);
+    checkChoice('G_paper', 'fused_scale', kw.fused_scale, [true, false]);
     if (kw.dtype !== 'float32') throw new UserError(`G_paper: dtype '${kw.dtype}' is not supported (only 'float32')`);
     const R = (this.resolution_log2 = resolutionLog2('G_paper', kw.resolution));
     const nf = (stage: number) => ops.nf(stage, kw.fmap_base, kw.fmap_decay, kw.fmap_max);
@@ -190,6 +191,7 @@ export class D_paper extends Network {
     super('D', kwargs, opts);
     const kw = (this.kw = resolveKwargs('D_paper', D_PAPER_DEFAULTS, kwargs));
     checkChoice('D_paper', 'structure', kw.structure, ['linear', 'recursive', null]);
+    checkChoice('D_paper', 'fused_scale', kw.fused_scale, [true, false]);
     if (kw.dtype !== 'float32') throw new UserError(`D_paper: dtype '${kw.dtype}' is not supported (only 'float32')`);
     const R = (this.resolution_log2 = resolutionLog2('D_paper', kw.resolution));
     this.structure = kw.structure ?? (kw.is_template_graph ? 'linear' : 'recursive');

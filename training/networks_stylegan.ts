@@ -463,7 +463,8 @@ export class G_style extends Network {
       if (beta !== null) this.updateDlatentAvg(dlatents, beta);
       if (mixing !== null) dlatents = this.styleMix(dlatents, latents, labels, mixing, rng);
       if (psi !== null && cutoff !== null) dlatents = this.truncate(dlatents, psi, cutoff);
-      return synthesis.run(dlatents, { randomize_noise: o.randomize_noise, noise: opts.noise, rng: opts.rng });
+      // Unset randomize_noise falls to the synthesis network's own resolved default (a clean graph forces false).
+      return synthesis.run(dlatents, { randomize_noise: opts.randomize_noise, noise: opts.noise, rng: opts.rng });
     });
   }
 
