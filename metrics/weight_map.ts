@@ -3,6 +3,7 @@
 // reader (torch zip, legacy .pth, safetensors, a test generator) can feed the same networks.
 
 import { UserError } from '../dnnlib/errors.ts';
+import { loadTorchStateDict } from '../dnnlib/torch_file.ts';
 
 export interface WeightTensor {
   shape: number[];
@@ -36,4 +37,19 @@ export function oihwToHwio(w: Float32Array, [o, i, kh, kw]: readonly number[]): 
     out[((y * kw + x) * i + b) * o + a] = w[((a * i + b) * kh + y) * kw + x];
   }
   return out;
+}
+
+/**
+ * The floating-point tensors of a torch.save'd state dict (zip or legacy format, via
+ * dnnlib/torch_file.ts) as a WeightMap in float32; integer entries such as BatchNorm's
+ * num_batches_tracked are skipped. Several files (torchvision VGG16 + lpips lin layers) can be
+ * merged by passing them in turn with the same `into` map.
+ */
+export function weightMapFromTorchFile(file: string, into: WeightMap = new Map()): WeightMap {
+  for (const [name, t] of loadTorchStateDict(file)) {
+    if (t.dtype !== 'float32' && t.dtype !== 'float64' && t.dtype !== 'float16' && t.dtype !== 'bfloat16') continue;
+    const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
+    into.set(name, { shape: [...t.shape], data });
+  }
+  return into;
 }

@@ -4,7 +4,9 @@ import * as tf from '@tensorflow/tfjs';
 import { useTestBackend } from './_backend.ts';
 import { INCEPTION_V3_LAYOUT, InceptionV3Features, resizeBilinearNCHW } from '../metrics/inception_v3.ts';
 import { LPIPS_VGG16_LAYOUT, LpipsVgg16 } from '../metrics/lpips.ts';
-import { detUint8, detUniform, detWeightMap, loadFixture } from './fixtures/metrics/det_random.ts';
+import { weightMapFromTorchFile } from '../metrics/weight_map.ts';
+import { fileURLToPath } from 'node:url';
+import { detUint8, detUniform, detWeight, detWeightMap, loadFixture } from './fixtures/metrics/det_random.ts';
 
 // PyTorch references from tests/fixtures/make_metrics_nets.py (deterministic untrained weights).
 const ref = loadFixture<any>('nets.json');
@@ -96,5 +98,19 @@ test('LPIPS-VGG16 distances match the PyTorch reference (random weights)', async
     }
   } finally {
     net.dispose();
+  }
+});
+
+test('torch.save state dicts (zip and legacy) load into a float32 weight map, integer entries skipped', () => {
+  for (const kind of ['zip', 'legacy']) {
+    const file = fileURLToPath(new URL(`./fixtures/metrics/small_state_${kind}.pth`, import.meta.url));
+    const map = weightMapFromTorchFile(file);
+    const names = [...map.keys()].sort();
+    assert.deepEqual(names, [
+      'Conv2d_1a_3x3.bn.bias', 'Conv2d_1a_3x3.bn.running_mean', 'Conv2d_1a_3x3.bn.running_var', 'Conv2d_1a_3x3.bn.weight',
+      'lin0.model.1.weight', 'lin1.model.1.weight', 'lin2.model.1.weight', 'lin3.model.1.weight', 'lin4.model.1.weight',
+    ], kind);
+    for (const [name, t] of map) assert.deepEqual(t.data, detWeight(name, t.shape), `${kind}: ${name}`);
+    assert.deepEqual(map.get('lin4.model.1.weight')!.shape, [1, 512, 1, 1]);
   }
 });
