@@ -105,6 +105,13 @@ test('G_style at FFHQ 1024²: every variable name, shape and trainable flag of �
     // Own variables per network (the pickle's `variables` lists) and component names.
     assert.deepEqual([...G.own_vars.keys()], ['lod', 'dlatent_avg']);
     assert.deepEqual(Object.keys(G.components), ['synthesis', 'mapping']);
+    // NVIDIA's input/output metadata (pretrained_example draws latents of Gs.input_shape[1]).
+    assert.deepEqual(G.input_names, ['latents_in', 'labels_in']);
+    assert.deepEqual(G.input_shape, [null, 512]);
+    assert.deepEqual(G.input_shapes[1], [null, 0]);
+    assert.deepEqual(G.output_shape, [null, 3, 1024, 1024]);
+    assert.deepEqual(G.components.synthesis.input_shape, [null, 18, 512]);
+    assert.deepEqual(G.components.mapping.output_shape, [null, 18, 512]);
     assert.equal(G.components.synthesis.name, 'G_synthesis');
     const noise = [...G.components.synthesis.vars].filter(([n]) => n.startsWith('noise')).reduce((a, [, v]) => a + v.size, 0);
     assert.equal(noise, 2_796_192);
@@ -121,6 +128,8 @@ test('D_basic at FFHQ 1024²: every variable of §4.6 in order; 23,087,249 param
     assert.deepEqual(varList(D), expectedDVars());
     assert.equal(D.numParams(), 23_087_249);
     assert.match(D.print_layers(), /\nTotal\s+23087249$/);
+    assert.deepEqual(D.input_shapes, [[null, 3, 1024, 1024], [null, 0]]);
+    assert.deepEqual(D.output_shape, [null, 1]);
   });
 });
 

@@ -68,6 +68,11 @@ export abstract class Network {
   name: string;
   readonly static_kwargs: Readonly<Record<string, unknown>>;
   readonly components: Record<string, Network> = {};
+  /** Names and shapes of the inputs/outputs (NVIDIA's NCHW convention, null = minibatch). */
+  input_names: string[] = [];
+  input_shapes: (number | null)[][] = [];
+  output_names: string[] = [];
+  output_shapes: (number | null)[][] = [];
   protected readonly ownVars = new Map<string, tf.Variable>();
   protected readonly layerInfos: LayerInfo[] = [];
   private seedCounter: number | undefined;
@@ -107,6 +112,22 @@ export abstract class Network {
   /** Registers a row of the print_layers() table, in build order. */
   protected addLayer(name: string, outputShape: readonly (number | null)[]): void {
     this.layerInfos.push({ name, outputShape });
+  }
+
+  get input_shape(): (number | null)[] {
+    return this.input_shapes[0] ?? [];
+  }
+
+  get output_shape(): (number | null)[] {
+    return this.output_shapes[0] ?? [];
+  }
+
+  /** Declares the inputs and outputs (name → shape), as NVIDIA's template graph reports them. */
+  protected setIO(inputs: Record<string, (number | null)[]>, outputs: Record<string, (number | null)[]>): void {
+    this.input_names = Object.keys(inputs);
+    this.input_shapes = Object.values(inputs);
+    this.output_names = Object.keys(outputs);
+    this.output_shapes = Object.values(outputs);
   }
 
   /** Rows of print_layers(), with full names (components prefixed). */

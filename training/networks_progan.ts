@@ -99,6 +99,7 @@ export class G_paper extends Network {
       torgb(r);
     }
     this.addLayer('images_out', [null, kw.num_channels, kw.resolution, kw.resolution]);
+    this.setIO({ latents_in: [null, this.latent_size], labels_in: [null, kw.label_size] }, { images_out: [null, kw.num_channels, kw.resolution, kw.resolution] });
   }
 
   protected rebuild(name: string): G_paper {
@@ -233,6 +234,7 @@ export class D_paper extends Network {
     this.dense1 = new Dense(this, '4x4/Dense1', nf(0), 1, { gain: 1, use_wscale: kw.use_wscale });
     this.addLayer('4x4/Dense1', [null, 1]);
     this.addLayer('scores_out', [null, 1]);
+    this.setIO({ images_in: [null, kw.num_channels, kw.resolution, kw.resolution], labels_in: [null, kw.label_size] }, { scores_out: [null, 1] });
   }
 
   protected rebuild(name: string): D_paper {

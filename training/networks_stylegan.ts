@@ -112,6 +112,7 @@ export class G_mapping extends Network {
     const outShape = kw.dlatent_broadcast !== null ? [null, kw.dlatent_broadcast, fanIn] : [null, fanIn];
     if (kw.dlatent_broadcast !== null) this.addLayer('Broadcast', outShape);
     this.addLayer('dlatents_out', outShape);
+    this.setIO({ latents_in: [null, kw.latent_size], labels_in: [null, kw.label_size] }, { dlatents_out: outShape });
   }
 
   protected rebuild(name: string): G_mapping {
@@ -249,6 +250,7 @@ export class G_synthesis extends Network {
       if (this.structure !== 'fixed' || r === R) this.makeToRGB(r, nf(r - 1));
     }
     this.addLayer('images_out', [null, kw.num_channels, kw.resolution, kw.resolution]);
+    this.setIO({ dlatents_in: [null, this.num_styles, kw.dlatent_size] }, { images_out: [null, kw.num_channels, kw.resolution, kw.resolution] });
   }
 
   private makeToRGB(res: number, fmaps: number): void {
@@ -395,6 +397,10 @@ export class G_style extends Network {
     this.components = { synthesis, mapping };
     this.lodVar = this.makeVar('lod', [], 'zeros', false);
     this.dlatentAvg = this.makeVar('dlatent_avg', [synthesis.kw.dlatent_size], 'zeros', false);
+    this.setIO(
+      { latents_in: mapping.input_shapes[0]!, labels_in: mapping.input_shapes[1]! },
+      { images_out: synthesis.output_shape },
+    );
   }
 
   protected rebuild(name: string): G_style {
@@ -601,6 +607,7 @@ export class D_basic extends Network {
     this.dense1 = new Dense(this, '4x4/Dense1', nf(0), Math.max(kw.label_size, 1), { gain: 1, use_wscale: kw.use_wscale });
     this.addLayer('4x4/Dense1', [null, Math.max(kw.label_size, 1)]);
     this.addLayer('scores_out', [null, 1]);
+    this.setIO({ images_in: [null, kw.num_channels, kw.resolution, kw.resolution], labels_in: [null, kw.label_size] }, { scores_out: [null, 1] });
   }
 
   protected rebuild(name: string): D_basic {
