@@ -23,7 +23,7 @@ import { figure04Config, noiseStdMap } from '../figures/noise_detail.ts';
 import { figure05Config } from '../figures/noise_components.ts';
 import { latentsForSeeds, latentsFromOneSeed } from '../figures/render.ts';
 import { runFigures, runImages } from '../figures/run.ts';
-import { writeTinySnapshot } from './figures_net.ts';
+import { TINY_KWARGS, writeTinySnapshot } from './figures_net.ts';
 
 const ROOT = path.join(import.meta.dirname, '..');
 const PKL = path.join(import.meta.dirname, 'fixtures', 'pickles', 'tiny_v1_p4_np1_scalar.pkl');
@@ -297,4 +297,23 @@ test('CLI: bad input is one line on stderr and a non-zero exit', () => {
   assert.deepEqual(r.stderr.filter((l) => l.startsWith('error:')), [r.stderr.at(-1)]);
   assert.match(r.stderr.at(-1)!, /^error: junk\.safetensors: /);
   assert.ok(!r.stderr.some((l) => /^\s+at /.test(l)), 'no stack trace');
+});
+
+test('a one-channel network (like the Fashion-MNIST model): gray PNGs per seed, figures on RGB canvases with R = G = B', async () => {
+  const d = tmp();
+  const gray = writeTinySnapshot(d, 5, { ...TINY_KWARGS, num_channels: 1 });
+  await runImages({ network: gray, seeds: [3], truncation_psi: 0.7, outdir: d, randomize_noise: false }, quiet);
+  const m = await sharp(path.join(d, 'seed0003.png')).metadata();
+  assert.deepEqual([m.width, m.height, m.channels], [32, 32, 1]);
+  await runFigures({ network: gray, figures: ['truncation'], outdir: d, randomize_noise: false }, quiet);
+  const img = await decode(path.join(d, 'figure08-truncation-trick.png'));
+  assert.deepEqual([img.width, img.height, img.channels], [192, 64, 3]);
+  for (let i = 0; i < img.data.length; i += 3) assert.ok(img.data[i] === img.data[i + 1] && img.data[i] === img.data[i + 2]);
+  const seed = { data: await sharp(path.join(d, 'seed0003.png')).toColourspace('b-w').raw().toBuffer() };
+  const z = z1(3);
+  const G1 = (await loadNetworks(gray, { networks: ['Gs'] })).Gs as G_style;
+  const r = G1.run(z, null, { truncation_psi: 0.7, randomize_noise: false });
+  assertClose(new Uint8Array(seed.data), hwc(r, 0));
+  tf.dispose([z, r]);
+  G1.dispose();
 });
