@@ -303,3 +303,34 @@ test('CLI: --help of the tool and of each subcommand carries an example', () => 
   assert.match(sub.stdout, /--transform/);
   assert.equal(cli().status, 0, 'no arguments prints help like NVIDIA');
 });
+
+test('CLI: Ctrl-C mid-conversion removes every partial output', async () => {
+  // 400 copies of one 256² PNG: several seconds of work, so the signal lands mid-run once the
+  // first temp files appear.
+  const dir = path.join(tmp(), 'in');
+  fs.mkdirSync(dir);
+  const noise = Buffer.alloc(256 * 256 * 3);
+  for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+  const png = await sharp(noise, { raw: { width: 256, height: 256, channels: 3 } }).png().toBuffer();
+  for (let i = 0; i < 400; i++) fs.writeFileSync(path.join(dir, `img${String(i).padStart(3, '0')}.png`), png);
+  const out = path.join(tmp(), 'out');
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'dataset_tool.ts'), 'create_from_images', out, dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let sawTemp = false;
+  for (let i = 0; i < 3000 && !sawTemp && child.exitCode === null; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    sawTemp = listing(out).some((f) => f.includes('.tfrecords.tmp-'));
+  }
+  child.kill('SIGINT');
+  assert.ok(sawTemp, 'partial record files were being written');
+  // Never hang the suite: a child that ignores the signal is killed and the test fails.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const code = await exited;
+  clearTimeout(timer);
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /interrupted \(SIGINT\)/);
+  assert.deepEqual(listing(out), [], 'no records or temp files left');
+});
