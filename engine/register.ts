@@ -1,20 +1,39 @@
 // The one list of kernel and gradient registrations stylegan-ts adds to tfjs, applied once per process
 // by dnnlib/backend.ts after the backend is chosen. Gradients are backend-independent (they are written
-// with tf ops), so they are registered for every backend at once.
+// with tf ops), so they are registered for every backend at once; kernels replace a backend's own
+// where tfjs 4.22's is wrong.
 import * as tf from '@tensorflow/tfjs';
 import { comparisonGradConfigs } from './gradients/comparison_grads.ts';
 import { conv2DBackpropFilterGradConfig } from './gradients/Conv2DBackpropFilter_grad.ts';
+import { avgPoolGradGradConfig } from './gradients/AvgPoolGrad_grad.ts';
+import { resizeNearestNeighborGradGradConfig } from './gradients/ResizeNearestNeighborGrad_grad.ts';
+import { avgPoolGradCpu } from './kernels/cpu/AvgPoolGrad.ts';
+import { resizeNearestNeighborGradCpu } from './kernels/cpu/ResizeNearestNeighborGrad.ts';
 
 export const ENGINE_GRADIENTS: readonly tf.GradConfig[] = [
   ...comparisonGradConfigs,
   conv2DBackpropFilterGradConfig,
+  avgPoolGradGradConfig,
+  resizeNearestNeighborGradGradConfig,
+];
+
+export const ENGINE_KERNELS: readonly tf.KernelConfig[] = [
+  avgPoolGradCpu,
+  resizeNearestNeighborGradCpu,
 ];
 
 let registered = false;
 
-/** Registers the gradients tfjs-core lacks; idempotent, and never replaces one tfjs already has. */
+/**
+ * Registers the gradients tfjs-core lacks (never replacing one it has) and our kernels (replacing the
+ * backend's own); idempotent.
+ */
 export function registerEngine(): void {
   if (registered) return;
+  for (const kernel of ENGINE_KERNELS) {
+    if (tf.getKernel(kernel.kernelName, kernel.backendName)) tf.unregisterKernel(kernel.kernelName, kernel.backendName);
+    tf.registerKernel(kernel);
+  }
   for (const config of ENGINE_GRADIENTS) {
     if (tf.getGradient(config.kernelName) == null) tf.registerGradient(config);
   }

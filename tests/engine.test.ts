@@ -151,3 +151,56 @@ test('a short R1 training loop keeps tf.memory().numTensors flat', { skip: noTra
   opt.dispose();
   tf.dispose([w1, w2, w3, x]);
 });
+
+// R1 of a two-conv D with a resampling op in the middle, as a function of both weights. The fast
+// kernels (avgPool, resizeNearestNeighbor) need engine/'s AvgPoolGrad / ResizeNearestNeighborGrad
+// gradients; the references are formulations built only from ops with stock second derivatives
+// (reshape + mean, conv2d with a ones kernel, broadcast add), the latter checked against PyTorch in
+// second_order.test.ts.
+function r1Grads(resample: (h: tf.Tensor4D) => tf.Tensor4D, cin: number, cmid: number): Float32Array[] {
+  return tf.tidy(() => {
+    const x = seeded([2, 8, 8, cin], 11);
+    const w1 = seeded([3, 3, cin, cmid], 12), w2 = seeded([3, 3, cmid, 2], 13);
+    const D = (v: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => {
+      const h = tf.leakyRelu(tf.conv2d(v as tf.Tensor4D, a as tf.Tensor4D, 1, 'same'), 0.2);
+      return tf.sum(tf.leakyRelu(tf.conv2d(resample(h), b as tf.Tensor4D, 1, 'same'), 0.2));
+    };
+    const r1 = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.grad((v: tf.Tensor) => D(v, a, b))(x))) as tf.Scalar;
+    return tf.grads(r1)([w1, w2]).map((g) => g.dataSync() as Float32Array);
+  });
+}
+
+function boxSame3(h: tf.Tensor4D): tf.Tensor4D {
+  // 3x3 'same' average whose divisor counts in-bounds pixels only, as TF's AvgPool does.
+  const [n, hh, ww, c] = h.shape;
+  const flat = tf.reshape(tf.transpose(h, [0, 3, 1, 2]), [n * c, hh, ww, 1]) as tf.Tensor4D;
+  const ones = tf.ones([3, 3, 1, 1]) as tf.Tensor4D;
+  const sums = tf.conv2d(flat, ones, 1, 'same');
+  const counts = tf.conv2d(tf.ones([1, hh, ww, 1]) as tf.Tensor4D, ones, 1, 'same');
+  return tf.transpose(tf.reshape(tf.div(sums, counts), [n, c, hh, ww]), [0, 2, 3, 1]) as tf.Tensor4D;
+}
+
+test('avgPool differentiates twice (AvgPoolGrad gradient): 2x2 valid and 3x3 same stride 1 match reference formulations', { skip: noTraining }, () => {
+  const meanDown = (h: tf.Tensor4D) => {
+    const [n, hh, ww, c] = h.shape;
+    return tf.reshape(tf.mean(tf.reshape(h, [n * hh / 2, 2, ww / 2, 2, c]), [1, 3]), [n, hh / 2, ww / 2, c]) as tf.Tensor4D;
+  };
+  const cases: Array<[string, (h: tf.Tensor4D) => tf.Tensor4D, (h: tf.Tensor4D) => tf.Tensor4D]> = [
+    ['2x2 valid', (h) => tf.avgPool(h, 2, 2, 'valid'), meanDown],
+    ['3x3 same stride 1', (h) => tf.avgPool(h, 3, 1, 'same'), boxSame3],
+  ];
+  for (const [name, fast, ref] of cases) {
+    const got = r1Grads(fast, 3, 4), want = r1Grads(ref, 3, 4);
+    for (let i = 0; i < 2; i++) assert.ok(maxRel(got[i]!, want[i]!) < 1e-5, `${name} dR1/dw${i + 1}: ${maxRel(got[i]!, want[i]!)}`);
+  }
+});
+
+test('resizeNearestNeighbor x2 differentiates twice (ResizeNearestNeighborGrad gradient): matches the broadcast-add upsampling', { skip: noTraining }, () => {
+  const broadcastUp = (h: tf.Tensor4D) => {
+    const [n, hh, ww, c] = h.shape;
+    return tf.reshape(tf.add(tf.reshape(h, [n * hh, 1, ww, 1, c]), tf.zeros([1, 2, 1, 2, 1])), [n, 2 * hh, 2 * ww, c]) as tf.Tensor4D;
+  };
+  const fast = (h: tf.Tensor4D) => tf.image.resizeNearestNeighbor(h, [2 * h.shape[1], 2 * h.shape[2]]);
+  const got = r1Grads(fast, 3, 4), want = r1Grads(broadcastUp, 3, 4);
+  for (let i = 0; i < 2; i++) assert.ok(maxRel(got[i]!, want[i]!) < 1e-5, `dR1/dw${i + 1}: ${maxRel(got[i]!, want[i]!)}`);
+});
