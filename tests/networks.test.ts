@@ -337,7 +337,7 @@ test('dlatent_avg EMA under is_training: avg ← β·avg + (1 − β)·mean_batc
   });
 });
 
-test('lod blend: at lod 0.5 G is halfway between the lod-0 and lod-1 ToRGB paths; linear = recursive for every lod', () => {
+test('lod blend: at lod 0.5 G is halfway between the lod-0 and lod-1 ToRGB paths; linear = recursive for every lod; fixed = lod 0', () => {
   const kw = { ...SMALL, resolution: 16 };
   const Gr = new G_synthesis({ ...kw, structure: 'recursive' }, { seed: 6 });
   const Gl = new G_synthesis({ ...kw, structure: 'linear' });
@@ -364,6 +364,25 @@ test('lod blend: at lod 0.5 G is halfway between the lod-0 and lod-1 ToRGB paths
       const dl = Dl.run(x), dr = Dr.run(x);
       assert.ok(maxAbsDiff(dl, dr) < 1e-4, `D lod ${lod}`);
       tf.dispose([gl, gr, dl, dr]);
+    }
+    // 'fixed' has only the full-resolution ToRGB/FromRGB and ignores lod: equal to lod 0.
+    const Gf = new G_synthesis({ ...kw, structure: 'fixed' });
+    const Df = new D_basic({ ...kw, structure: 'fixed' });
+    try {
+      assert.deepEqual([...Gf.vars.keys()].filter((n) => n.startsWith('ToRGB')), ['ToRGB_lod0/weight', 'ToRGB_lod0/bias']);
+      assert.deepEqual([...Df.vars.keys()].filter((n) => n.startsWith('FromRGB')), ['FromRGB_lod0/weight', 'FromRGB_lod0/bias']);
+      Gf.copyVarsFrom(Gr);
+      Df.copyVarsFrom(Dr);
+      Gf.setLod(2);
+      const gf = Gf.run(w, { randomize_noise: false });
+      assert.ok(maxAbsDiff(gf, i0) < 1e-5);
+      Dr.setLod(0);
+      const df = Df.run(x), d0 = Dr.run(x);
+      assert.ok(maxAbsDiff(df, d0) < 1e-5);
+      tf.dispose([gf, df, d0]);
+    } finally {
+      Gf.dispose();
+      Df.dispose();
     }
     tf.dispose([w, i0, i1, ih, mid, x]);
   } finally {
