@@ -132,7 +132,7 @@ function depthwise(x: tf.Tensor4D, k: number[][]): tf.Tensor4D {
  * custom gradient (the blur with the flipped filter) that is itself a blur, so gradients of any order
  * exist without tfjs' missing DepthwiseConv2dNativeBackpropInput gradient. (For odd filter sizes,
  * e.g. the default [1,2,1], that is the exact adjoint; for even sizes SAME padding is asymmetric and
- * it is off by one pixel at the border — as in NVIDIA's code, which we keep.)
+ * the flipped-filter blur is the adjoint shifted by one pixel — as in NVIDIA's code, which we keep.)
  */
 export function blur2d(x: tf.Tensor4D, f: readonly number[] | readonly (readonly number[])[] = [1, 2, 1], normalize = true): tf.Tensor4D {
   const k = blurKernel(f, normalize);
