@@ -85,7 +85,7 @@ export abstract class Network {
     this.initialize = opts.initialize ?? true;
   }
 
-  /** A fresh network of the same architecture and kwargs, with newly initialised variables. */
+  /** A network of the same architecture and kwargs (values zero-filled: clone() copies them in). */
   protected abstract rebuild(name: string): Network;
 
   /** Called after any of this network's own variables was overwritten from outside (setVar, copy, EMA). */
