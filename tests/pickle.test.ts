@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { UserError } from '../dnnlib/errors.ts';
+import { assertOnlyUserErrors } from './pickle_mutate.ts';
 import {
   loadNetworkPickle, flattenVariables, parsePickle, NETWORK_GLOBALS,
   type NetworkState, type NetworkVariable, type TypedArray,
@@ -133,4 +134,11 @@ test('parsePickle survives 100,000 nested lists and refuses globals missing from
     assert.match(err.message, /^x\.pkl: refused global 'dnnlib\.tflib\.network\.Network' at byte \d+ — only allow-listed globals are accepted$/);
     return true;
   });
+});
+
+test('corrupted network pickles (random byte edits, cuts, deletions) fail only with UserError', () => {
+  for (const [i, stem] of ['tiny_v1_p4_np1_scalar', 'tiny_v1_p2_np1', 'tiny_v1_p0_np1', 'tiny_v1_p5_np1', 'edge_cases'].entries()) {
+    const r = assertOnlyUserErrors(fs.readFileSync(path.join(DIR, `${stem}.pkl`)), 60, 17 + i, (b) => loadNetworkPickle(b));
+    assert.ok(r.refused > 0, stem);
+  }
 });

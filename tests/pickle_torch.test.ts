@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { UserError } from '../dnnlib/errors.ts';
+import { assertOnlyUserErrors } from './pickle_mutate.ts';
 import { loadTorchFile, loadTorchStateDict, TorchScriptObject } from '../dnnlib/torch_file.ts';
 import { ZipReader } from '../dnnlib/zip.ts';
 import { parsePickle, NETWORK_GLOBALS, type TypedArray } from '../dnnlib/pickle.ts';
@@ -109,3 +110,10 @@ for (const [file, expected] of Object.entries(side.torchscript)) {
     }
   });
 }
+
+test('corrupted torch files fail only with UserError', () => {
+  for (const [i, file] of ['state_zip.pt', 'state_legacy.pt', 'torchscript_scripted.pt'].entries()) {
+    const r = assertOnlyUserErrors(fs.readFileSync(path.join(DIR, file)), 100, 31 + i, (b) => loadTorchFile(b));
+    assert.ok(r.refused > 0, file);
+  }
+});

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../dnnlib/errors.ts';
+import { assertOnlyUserErrors } from './pickle_mutate.ts';
 import { encodeSafetensors, readSafetensors, writeSafetensors, type SafeTensor } from '../dnnlib/safetensors.ts';
 import { loadSnapshot, saveSnapshot, type TensorMap } from '../training/snapshot.ts';
 
@@ -144,4 +145,9 @@ test('snapshots round-trip bit-identically with kwargs, kimg, training state and
   assert.throws(() => loadSnapshot(file), userError(/^network-snapshot-001234\.safetensors: .*truncated file/));
   assert.throws(() => loadSnapshot(path.join(DIR, 'numpy_padded.safetensors')), userError(/not a stylegan-ts snapshot/));
   fs.rmSync(dir, { recursive: true });
+});
+
+test('corrupted safetensors files fail only with UserError', () => {
+  const r = assertOnlyUserErrors(fs.readFileSync(path.join(DIR, 'numpy_padded.safetensors')), 300, 7, (b) => readSafetensors(b));
+  assert.ok(r.refused > 0);
 });
