@@ -15,6 +15,7 @@ import { createMnistRgb } from '../training/dataset_tool/create_mnistrgb.ts';
 import { createCeleba } from '../training/dataset_tool/create_celeba.ts';
 import { createFromHdf5 } from '../training/dataset_tool/create_from_hdf5.ts';
 import { createLsun } from '../training/dataset_tool/create_lsun.ts';
+import { createLsunWide } from '../training/dataset_tool/create_lsun_wide.ts';
 import { openDatasetDir, readLevel } from '../training/dataset_tool/dataset_dir.ts';
 
 const FIX = path.join(import.meta.dirname, 'fixtures', 'dataset');
@@ -90,4 +91,20 @@ test('create_lsun: cursor order, centre crop + Lanczos resize, bad entries skipp
   });
   const two = path.join(tmp(), 'lsun2');
   assert.equal((await createLsun(two, lmdbDir, { resolution: 16, maxImages: 2, warn: () => {} })).numImages, 2);
+
+  // create_lsun_wide 16x12: the 60x40 image is skipped (ch = 11 < 12), the others letterboxed.
+  const wide = path.join(tmp(), 'wide');
+  const w = await createLsunWide(wide, lmdbDir, { width: 16, height: 12, warn: () => {} });
+  assert.equal(w.numImages, 2);
+  const expWide = readNpy(path.join(FIX, 'lsun', 'expected_wide_16x12.npy'));
+  [...readLevel(openDatasetDir(wide).levelFiles[0]!)].forEach((img, i) => {
+    const ref = (expWide.data as Uint8Array).subarray(i * 768, (i + 1) * 768);
+    let sum = 0;
+    for (let k = 0; k < 768; k++) {
+      const y = Math.floor((k % 256) / 16);
+      if (y < 2 || y >= 14) assert.equal(img.data[k], 0, 'letterbox bars are black');
+      sum += Math.abs(img.data[k]! - ref[k]!);
+    }
+    assert.ok(sum / 768 < 2, `wide image ${i}: mean |diff| ${(sum / 768).toFixed(2)} vs PIL`);
+  });
 });

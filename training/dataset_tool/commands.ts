@@ -11,6 +11,7 @@ import { createCifar10Command } from './create_cifar10.ts';
 import { createCifar100Command } from './create_cifar100.ts';
 import { createSvhnCommand } from './create_svhn.ts';
 import { createLsunCommand } from './create_lsun.ts';
+import { createLsunWideCommand } from './create_lsun_wide.ts';
 import { createCelebaCommand } from './create_celeba.ts';
 import { createFromImagesCommand } from './create_from_images.ts';
 import { createFromHdf5Command } from './create_from_hdf5.ts';
@@ -26,6 +27,7 @@ export const DATASET_COMMANDS: readonly DatasetCommand[] = [
   createCifar100Command,
   createSvhnCommand,
   createLsunCommand,
+  createLsunWideCommand,
   createCelebaCommand,
   createFromImagesCommand,
   createFromHdf5Command,

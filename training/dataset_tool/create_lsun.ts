@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import sharp from 'sharp';
 import { UserError } from '../../dnnlib/errors.ts';
 import { isPowerOfTwo } from '../tfrecord_exporter.ts';
-import { exportDataset, type ExportResult } from './export.ts';
+import { exportDataset, type ExportResult, type LoadedImage } from './export.ts';
 import { hwcToChw } from './image_loader.ts';
 import { num, str, type DatasetCommand } from './command.ts';
 
@@ -27,11 +27,20 @@ export async function lsunImage(encoded: Uint8Array, resolution: number): Promis
   return hwcToChw(data, resolution, resolution, 3);
 }
 
-export async function createLsun(tfrecordDir: string, lmdbDir: string,
-  opts: { resolution?: number; maxImages?: number; verbose?: boolean; warn?: (line: string) => void } = {}): Promise<ExportResult> {
-  const resolution = opts.resolution ?? 256;
-  if (!isPowerOfTwo(resolution) || resolution < 4) throw new UserError(`--resolution ${resolution}: must be a power of two >= 4`);
-  if (opts.verbose) process.stdout.write(`Loading LSUN dataset from "${lmdbDir}"\n`);
+export interface LmdbImportOptions {
+  maxImages?: number;
+  verbose?: boolean;
+  /** Where skipped entries are reported (stderr by default). */
+  warn?: (line: string) => void;
+}
+
+/**
+ * Exports the entries of an LMDB in cursor order through `convert` (encoded bytes → image, or
+ * null to skip quietly); entries whose conversion throws are reported and skipped, as NVIDIA's
+ * LSUN importers do. Shared by create_lsun and create_lsun_wide.
+ */
+export async function exportLmdb(tfrecordDir: string, lmdbDir: string, convert: (encoded: Uint8Array) => Promise<LoadedImage | null>,
+  opts: LmdbImportOptions = {}): Promise<ExportResult> {
   if (!fs.existsSync(lmdbDir) || !fs.statSync(lmdbDir).isDirectory()) throw new UserError(`${lmdbDir}: LMDB directory does not exist`);
   const { open } = await import('lmdb');
   let db: ReturnType<typeof open>;
@@ -55,7 +64,7 @@ export async function createLsun(tfrecordDir: string, lmdbDir: string,
         const key = Buffer.from(r.value.key as Uint8Array).toString('latin1');
         keys[i] = key;
         try {
-          return { data: await lsunImage(r.value.value as Uint8Array, resolution), shape: [3, resolution, resolution] };
+          return await convert(r.value.value as Uint8Array);
         } catch (err) {
           warn(`warning: ${lmdbDir} entry ${i} (key ${key}): ${String((err as Error).message ?? err).split('\n')[0]}; skipped`);
           return null;
@@ -65,6 +74,13 @@ export async function createLsun(tfrecordDir: string, lmdbDir: string,
   } finally {
     await db.close();
   }
+}
+
+export async function createLsun(tfrecordDir: string, lmdbDir: string, opts: LmdbImportOptions & { resolution?: number } = {}): Promise<ExportResult> {
+  const resolution = opts.resolution ?? 256;
+  if (!isPowerOfTwo(resolution) || resolution < 4) throw new UserError(`--resolution ${resolution}: must be a power of two >= 4`);
+  if (opts.verbose) process.stdout.write(`Loading LSUN dataset from "${lmdbDir}"\n`);
+  return exportLmdb(tfrecordDir, lmdbDir, async (bytes) => ({ data: await lsunImage(bytes, resolution), shape: [3, resolution, resolution] }), opts);
 }
 
 export const createLsunCommand: DatasetCommand = {
