@@ -1,74 +1,191 @@
-// Main entry point for training StyleGAN and ProGAN networks (NVIDIA's train.py). For now only
-// --dry-run: build G and D for one configuration of the paper's Table 1 and print their layer tables.
+// Main entry point for training StyleGAN and ProGAN networks (NVIDIA's train.py). NVIDIA configures a
+// run by editing train.py; here every choice is a flag. This file only parses flags into a
+// TrainOverrides, resolves the config (training/train_config.ts) and calls training/training_loop.ts.
+// --dry-run builds G and D for the config and prints their layer tables without data.
 
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runMain, UserError } from './dnnlib/errors.ts';
 import { backendOptions, backendOptionsFrom, initBackend } from './dnnlib/backend.ts';
-import { CONFIG_NAMES, NETWORK_CONFIGS, buildNetworks, type ConfigName } from './training/network_configs.ts';
+import { CONFIG_NAMES, NETWORK_CONFIGS, type ConfigName } from './training/network_configs.ts';
+import { LOSS_PAIRS, parseResolutionDict, resolveTrainConfig, type TrainOverrides } from './training/train_config.ts';
+import { buildTrainingNetworks, trainingLoop } from './training/training_loop.ts';
 
 const PROG = 'train.ts';
 
-function positiveInt(flag: string, v: unknown, min = 1): number | undefined {
+function wholeNumber(flag: string, v: unknown, min = 1): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new UserError(`--${flag}: expected a whole number ≥ ${min}, got '${String(v)}'`, 2);
   return n;
 }
 
+function positive(flag: string, v: unknown, allowZero = false): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new UserError(`--${flag}: expected a number ${allowZero ? '≥' : '>'} 0, got '${String(v)}'`, 2);
+  return n;
+}
+
+const dict = (flag: string, v: unknown) => (v === undefined ? undefined : parseResolutionDict(String(v), flag));
+
 runMain(async () => {
   const argv = await yargs(hideBin(process.argv))
     .scriptName(PROG)
-    .usage('Train StyleGAN / ProGAN networks (NVIDIA train.py).\n\nUsage: $0 --dry-run [options]')
+    .usage('Train StyleGAN / ProGAN networks (NVIDIA train.py); every setting of train.py is a flag.\n\n' +
+      'Usage: $0 --data-dir datasets --dataset <name> [options]\n       $0 --dry-run [options]')
     .option('dry-run', { type: 'boolean', default: false, describe: 'build G and D without data, print their layer tables and exit' })
     .option('config', {
       type: 'string', default: 'f', choices: CONFIG_NAMES as unknown as string[],
-      describe: 'network configuration: ' + CONFIG_NAMES.map((c) => `${c} = ${NETWORK_CONFIGS[c].describe}`).join('; '),
+      describe: 'network configuration: ' + CONFIG_NAMES.map((c) => `${c} = ${NETWORK_CONFIGS[c].describe}`).join('; ') +
+        '. a trains with WGAN-GP like ProGAN; b–f with the FFHQ loss (non-saturating logistic + R1 γ=10); progan uses ProGAN\'s -preset-v2-1gpu',
     })
-    .option('resolution', { type: 'number', default: 1024, describe: 'image resolution (power of two ≥ 4)' })
-    .option('num-channels', { type: 'number', default: 3, describe: 'image channels (dataset shape)' })
-    .option('label-size', { type: 'number', default: 0, describe: 'label dimensionality, 0 = unconditional' })
+    .group(['data-dir', 'dataset', 'resolution', 'max-label-size', 'mirror-augment', 'result-dir', 'desc', 'resume'], 'Data and run:')
+    .option('data-dir', { type: 'string', default: 'datasets', describe: 'directory holding the datasets' })
+    .option('dataset', { type: 'string', describe: 'dataset name: <data-dir>/<dataset> made by dataset_tool.ts' })
+    .option('resolution', { type: 'number', describe: 'train at this resolution of the dataset (default: its full resolution; --dry-run: 1024)' })
+    .option('max-label-size', { type: 'string', describe: "labels to use: 0 (unconditional, default) or 'full'" })
+    .option('mirror-augment', { type: 'boolean', describe: 'random horizontal flips of the reals (default: on for ffhq*/celebahq*, else off)' })
+    .option('result-dir', { type: 'string', default: 'results', describe: 'where run directories NNNNN-<desc> are created' })
+    .option('desc', { type: 'string', describe: 'extra text appended to the run description' })
+    .option('resume', { type: 'string', describe: "continue from a snapshot file, a run dir's newest snapshot, or 'latest' (newest run of this dataset and config)" })
+    .group(['total-kimg', 'minibatch-base', 'minibatch-dict', 'G-lrate-base', 'D-lrate-base', 'G-lrate-dict', 'D-lrate-dict', 'lrate-rampup-kimg',
+      'lod-initial-resolution', 'lod-training-kimg', 'lod-transition-kimg', 'tick-kimg-base', 'tick-kimg-dict'], 'Schedule:')
+    .option('total-kimg', { type: 'number', describe: 'length of training in thousands of real images (default 25000; progan 12000)' })
+    .option('minibatch-base', { type: 'number', describe: 'minibatch where minibatch-dict has no entry (default 4)' })
+    .option('minibatch-dict', { type: 'string', describe: "per-resolution minibatch, e.g. '4:128,8:128,16:128,32:64' ('' = none; default NVIDIA's -1gpu)" })
+    .option('G-lrate-base', { type: 'number', describe: 'G learning rate where G-lrate-dict has no entry (default 0.001)' })
+    .option('D-lrate-base', { type: 'number', describe: 'D learning rate where D-lrate-dict has no entry (default 0.001)' })
+    .option('G-lrate-dict', { type: 'string', describe: "per-resolution G learning rate (default '128:0.0015,256:0.002,512:0.003,1024:0.003')" })
+    .option('D-lrate-dict', { type: 'string', describe: 'per-resolution D learning rate (same default)' })
+    .option('lrate-rampup-kimg', { type: 'number', describe: 'linear learning-rate ramp-up (default 0 = none)' })
+    .option('lod-initial-resolution', { type: 'number', describe: 'resolution growing starts at (default 8; progan 4)' })
+    .option('lod-training-kimg', { type: 'number', describe: 'kimg at each resolution before the next fades in (default 600)' })
+    .option('lod-transition-kimg', { type: 'number', describe: 'kimg of each fade-in (default 600)' })
+    .option('tick-kimg-base', { type: 'number', describe: 'kimg per tick where tick-kimg-dict has no entry (default 160)' })
+    .option('tick-kimg-dict', { type: 'string', describe: "per-resolution kimg per tick (default '4:160,8:140,16:120,32:100,64:80,128:60,256:40,512:30,1024:20')" })
+    .group(['G-smoothing-kimg', 'minibatch-repeats', 'D-repeats', 'reset-opt-for-new-lod', 'loss', 'r1-gamma', 'r2-gamma', 'wgan-lambda', 'wgan-epsilon', 'wgan-target', 'fp16', 'seed'], 'Training:')
+    .option('G-smoothing-kimg', { type: 'number', describe: 'half-life of the Gs moving average in kimg (default 10; 0 = Gs is G)' })
+    .option('minibatch-repeats', { type: 'number', describe: 'minibatches between schedule evaluations (default 4)' })
+    .option('D-repeats', { type: 'number', describe: 'D steps per G step (default 1)' })
+    .option('reset-opt-for-new-lod', { type: 'boolean', describe: 'reset Adam when a fade starts or ends (default on; --no-reset-opt-for-new-lod)' })
+    .option('loss', { type: 'string', describe: `G/D loss pair: ${Object.entries(LOSS_PAIRS).map(([k, [g, d]]) => `${k} (${g} + ${d})`).join(', ')}; or G_name:D_name` })
+    .option('r1-gamma', { type: 'number', describe: 'R1 weight of D_logistic_simplegp (default 10)' })
+    .option('r2-gamma', { type: 'number', describe: 'R2 weight of D_logistic_simplegp (default 0)' })
+    .option('wgan-lambda', { type: 'number', describe: 'gradient-penalty weight of D_wgan_gp / D_hinge_gp (default 10)' })
+    .option('wgan-epsilon', { type: 'number', describe: 'drift penalty of D_wgan / D_wgan_gp (default 0.001)' })
+    .option('wgan-target', { type: 'number', describe: 'gradient-norm target of the WGAN-GP penalty (default 1)' })
+    .option('fp16', { type: 'boolean', describe: "NVIDIA's -fp16: dynamic loss scaling (tfjs has no float16 tensors; the start line says exactly what it does)" })
+    .option('seed', { type: 'number', describe: 'seed of every random stream (default 1000, as train.py)' })
+    .group(['fmap-base', 'fmap-max', 'mapping-layers', 'style-mixing-prob', 'no-pixel-norm', 'no-instance-norm', 'no-noise', 'no-styles', 'no-const-input', 'no-blur', 'no-wscale', 'nonlinearity', 'num-channels', 'label-size'], 'Networks:')
     .option('fmap-base', { type: 'number', describe: 'overall multiplier for feature maps (G and D; default 8192)' })
     .option('fmap-max', { type: 'number', describe: 'maximum feature maps per layer (G and D; default 512)' })
     .option('mapping-layers', { type: 'number', describe: 'mapping network depth (G_style; default 8, 0 in configs a/b)' })
+    .option('style-mixing-prob', { type: 'number', describe: 'style-mixing probability (G_style; default 0.9 in f, 0 in a–e)' })
+    .option('no-pixel-norm', { type: 'boolean', describe: 'switch off pixel norm (configs a, b, progan)' })
+    .option('no-instance-norm', { type: 'boolean', describe: 'switch off instance norm / AdaIN normalisation (c–f)' })
+    .option('no-noise', { type: 'boolean', describe: 'switch off the noise inputs (e, f)' })
+    .option('no-styles', { type: 'boolean', describe: 'switch off the style modulation (c–f)' })
+    .option('no-const-input', { type: 'boolean', describe: 'dense 4x4 input instead of the learned constant (d–f)' })
+    .option('no-blur', { type: 'boolean', describe: 'switch off the [1,2,1] blur in G and D (b–f)' })
+    .option('no-wscale', { type: 'boolean', describe: 'switch off the equalized learning rate (all configs)' })
+    .option('nonlinearity', { type: 'string', choices: ['relu', 'lrelu'], describe: 'activation of G synthesis and D (progan: G only)' })
+    .option('num-channels', { type: 'number', describe: '--dry-run only: image channels (default 3)' })
+    .option('label-size', { type: 'number', describe: '--dry-run only: label dimensionality (default 0)' })
+    .group(['image-snapshot-ticks', 'network-snapshot-ticks', 'grid-size', 'metrics'], 'Snapshots:')
+    .option('image-snapshot-ticks', { type: 'number', describe: 'write fakesNNNNNN.png every N ticks (default 1)' })
+    .option('network-snapshot-ticks', { type: 'number', describe: 'write network-snapshot-NNNNNN.safetensors every N ticks (default 10; also at tick 1 and the end)' })
+    .option('grid-size', { type: 'string', describe: "snapshot grid: 1080p, 4k (NVIDIA's, by image size) or COLSxROWS (default 4k; progan 1080p)" })
+    .option('metrics', { type: 'string', default: 'none', describe: "metrics at network snapshots: 'none' (running them during training is not wired yet)" })
     .options(backendOptions)
-    .example(`$0 --dry-run`, 'full StyleGAN (config F) at 1024²: prints G (26,219,627 params) and D (23,087,249)')
-    .example(`$0 --dry-run --config b --resolution 256`, 'the tuned baseline at 256²')
-    .example(`$0 --dry-run --config progan --resolution 128 --num-channels 1`, "ProGAN's G_paper / D_paper")
-    .example(`$0 --dry-run --config f --resolution 32 --fmap-max 128 --mapping-layers 2`, 'a small network')
+    .example('$0 --data-dir datasets --dataset ffhq', "NVIDIA's default: config F at the dataset's resolution, 25M images")
+    .example('$0 --dataset fmnist --config f --fmap-max 128 --mapping-layers 2 --total-kimg 500 --minibatch-base 32 --minibatch-dict "" --lod-training-kimg 60 --lod-transition-kimg 60 --r1-gamma 1 --grid-size 8x8', 'a small StyleGAN on Fashion-MNIST (32x32, one channel)')
+    .example('$0 --dataset celebahq --config b --loss wgan-gp', 'the tuned baseline with WGAN-GP')
+    .example('$0 --dataset fmnist --resume latest', 'continue the newest run of this dataset and config (after Ctrl-C, a crash or kill -9)')
+    .example('$0 --dry-run --config f --resolution 32 --fmap-max 128 --mapping-layers 2', 'print the layer tables of a small network')
     .strict()
     .help()
     .version(false)
-    .wrap(Math.min(110, process.stdout.columns || 110))
+    .wrap(Math.min(120, process.stdout.columns || 120))
     .fail((msg, err) => {
       if (err) throw err;
       throw new UserError(`${msg}\nType "${PROG} --help" for usage.`, 2);
     })
     .parseAsync();
 
-  if (!argv['dry-run']) throw new UserError('training is not implemented yet; only --dry-run works for now', 2);
-
-  const resolution = positiveInt('resolution', argv.resolution, 4)!;
-  if (!Number.isInteger(Math.log2(resolution))) throw new UserError(`--resolution: expected a power of two, got ${resolution}`, 2);
-  const num_channels = positiveInt('num-channels', argv['num-channels'])!;
-  const label_size = positiveInt('label-size', argv['label-size'], 0)!;
-  const both_args: Record<string, unknown> = {};
-  const fmapBase = positiveInt('fmap-base', argv['fmap-base']);
-  const fmapMax = positiveInt('fmap-max', argv['fmap-max']);
-  if (fmapBase !== undefined) both_args.fmap_base = fmapBase;
-  if (fmapMax !== undefined) both_args.fmap_max = fmapMax;
-  const G_args: Record<string, unknown> = {};
-  const mappingLayers = positiveInt('mapping-layers', argv['mapping-layers'], 0);
   const config = argv.config as ConfigName;
-  if (mappingLayers !== undefined) {
-    if (config === 'progan') throw new UserError('--mapping-layers: the ProGAN generator has no mapping network', 2);
-    G_args.mapping_layers = mappingLayers;
+  const resolution = wholeNumber('resolution', argv.resolution, 4);
+  if (resolution !== undefined && !Number.isInteger(Math.log2(resolution))) throw new UserError(`--resolution: expected a power of two, got ${resolution}`, 2);
+  const maxLabel = argv['max-label-size'];
+  if (maxLabel !== undefined && maxLabel !== '0' && maxLabel !== 'full') throw new UserError(`--max-label-size: expected 0 or full, got '${maxLabel}'`, 2);
+  const metrics = String(argv.metrics).split(',').map((s) => s.trim()).filter((s) => s && s !== 'none');
+  if (metrics.length) throw new UserError(`--metrics ${metrics.join(',')}: running metrics at snapshots is not wired into training yet; use --metrics none and run_metrics.ts on the snapshots`, 2);
+
+  const overrides: TrainOverrides = {
+    config,
+    dataset: argv['dry-run'] ? (argv.dataset ?? 'dry-run') : argv.dataset ?? '',
+    data_dir: argv['data-dir'],
+    resolution,
+    max_label_size: maxLabel === undefined ? undefined : maxLabel === 'full' ? 'full' : 0,
+    result_dir: argv['result-dir'],
+    desc: argv.desc,
+    resume: argv.resume,
+    total_kimg: positive('total-kimg', argv['total-kimg']),
+    minibatch_base: wholeNumber('minibatch-base', argv['minibatch-base']),
+    minibatch_dict: dict('minibatch-dict', argv['minibatch-dict']),
+    G_lrate_base: positive('G-lrate-base', argv['G-lrate-base']),
+    D_lrate_base: positive('D-lrate-base', argv['D-lrate-base']),
+    G_lrate_dict: dict('G-lrate-dict', argv['G-lrate-dict']),
+    D_lrate_dict: dict('D-lrate-dict', argv['D-lrate-dict']),
+    lrate_rampup_kimg: positive('lrate-rampup-kimg', argv['lrate-rampup-kimg'], true),
+    lod_initial_resolution: wholeNumber('lod-initial-resolution', argv['lod-initial-resolution'], 4),
+    lod_training_kimg: positive('lod-training-kimg', argv['lod-training-kimg'], true),
+    lod_transition_kimg: positive('lod-transition-kimg', argv['lod-transition-kimg'], true),
+    tick_kimg_base: positive('tick-kimg-base', argv['tick-kimg-base']),
+    tick_kimg_dict: dict('tick-kimg-dict', argv['tick-kimg-dict']),
+    G_smoothing_kimg: positive('G-smoothing-kimg', argv['G-smoothing-kimg'], true),
+    minibatch_repeats: wholeNumber('minibatch-repeats', argv['minibatch-repeats']),
+    D_repeats: wholeNumber('D-repeats', argv['D-repeats']),
+    reset_opt_for_new_lod: argv['reset-opt-for-new-lod'],
+    mirror_augment: argv['mirror-augment'],
+    loss: argv.loss,
+    r1_gamma: argv['r1-gamma'], r2_gamma: argv['r2-gamma'],
+    wgan_lambda: argv['wgan-lambda'], wgan_epsilon: argv['wgan-epsilon'], wgan_target: argv['wgan-target'],
+    style_mixing_prob: argv['style-mixing-prob'],
+    fmap_base: wholeNumber('fmap-base', argv['fmap-base']),
+    fmap_max: wholeNumber('fmap-max', argv['fmap-max']),
+    mapping_layers: wholeNumber('mapping-layers', argv['mapping-layers'], 0),
+    no_pixel_norm: argv['no-pixel-norm'], no_instance_norm: argv['no-instance-norm'], no_noise: argv['no-noise'],
+    no_styles: argv['no-styles'], no_const_input: argv['no-const-input'], no_blur: argv['no-blur'], no_wscale: argv['no-wscale'],
+    nonlinearity: argv.nonlinearity as 'relu' | 'lrelu' | undefined,
+    fp16: argv.fp16,
+    seed: wholeNumber('seed', argv.seed, 0),
+    image_snapshot_ticks: wholeNumber('image-snapshot-ticks', argv['image-snapshot-ticks']),
+    network_snapshot_ticks: wholeNumber('network-snapshot-ticks', argv['network-snapshot-ticks']),
+    grid_size: argv['grid-size'],
+    metrics,
+  };
+
+  if (argv['dry-run']) {
+    const num_channels = wholeNumber('num-channels', argv['num-channels']) ?? 3;
+    const label_size = wholeNumber('label-size', argv['label-size'], 0) ?? 0;
+    if (overrides.mapping_layers !== undefined && config === 'progan') throw new UserError('--mapping-layers: the ProGAN generator has no mapping network', 2);
+    const c = resolveTrainConfig(overrides);
+    await initBackend(backendOptionsFrom(argv));
+    process.stdout.write('Constructing networks...\n');
+    const { G, D } = buildTrainingNetworks(c, { num_channels, resolution: resolution ?? 1024, label_size });
+    process.stdout.write(`\n${G.print_layers()}\n\n${D.print_layers()}\n\n`);
+    G.dispose();
+    D.dispose();
+    return;
   }
 
+  if (!argv.dataset) throw new UserError('--dataset is required (a directory under --data-dir made by dataset_tool.ts); or use --dry-run', 2);
+  for (const f of ['num-channels', 'label-size'] as const) {
+    if (argv[f] !== undefined) throw new UserError(`--${f}: only for --dry-run; training takes the shape from the dataset`, 2);
+  }
+  const c = resolveTrainConfig(overrides);
   await initBackend(backendOptionsFrom(argv));
-  process.stdout.write('Constructing networks...\n');
-  const { G, D } = buildNetworks({ config, num_channels, resolution, label_size, both_args, G_args });
-  process.stdout.write(`\n${G.print_layers()}\n\n${D.print_layers()}\n\n`);
-  G.dispose();
-  D.dispose();
+  const result = await trainingLoop(c);
+  process.exitCode = result.exitCode;
 });
