@@ -41,5 +41,5 @@ test('train.ts: --help has examples; bad flags and a missing --dry-run are one-l
   const noDry = train();
   assert.equal(noDry.code, 2);
   assert.equal(noDry.stderr.trim().split('\n').length, 1);
-  assert.match(noDry.stderr, /not implemented yet/);
+  assert.match(noDry.stderr, /--dataset is required/); // training landed (issue 5): no dataset is the usage error now
 });
