@@ -236,3 +236,17 @@ export class InceptionV3Features {
     return tf.concat([b1, b3cat, bdcat, bp], 3);
   }
 }
+
+/**
+ * The FID loop's view of this network (frechet_inception_distance.ts FeatureNetwork): uint8 images
+ * in, 2048-d features out, with the weights and input pipeline recorded for the JSON line.
+ */
+export function inceptionFeatureNetwork(net: InceptionV3Features, weights: { file: string; sha256: string | null }, opts: InceptionInputOptions = {}) {
+  const size = opts.size ?? 299, resize = opts.resize ?? 'tf1-legacy';
+  return {
+    dim: InceptionV3Features.featureDim,
+    features: (images: tf.Tensor4D) => net.featuresFromUint8(images, { size, resize }),
+    weights: { name: 'inception_v3 (pytorch-fid layout)', ...weights },
+    inputPipeline: `bilinear ${resize} to ${size}x${size}, (x-128)/128`,
+  };
+}

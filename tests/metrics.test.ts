@@ -166,3 +166,10 @@ test('LS loop on a toy generator: a linear attribute scores H = 0, an XOR attrib
   assert.ok(r.entropies.z[1] > 0.5 && r.entropies.w[1] > 0.5, JSON.stringify(r.entropies));
   assert.ok(Math.abs(r.ls_z - 2 ** r.entropies.z[1]) < 1e-12);
 });
+
+test('all_metrics registers NVIDIA\'s metric names and the proxy', async () => {
+  const { listMetrics: list } = await import('../metrics/all_metrics.ts');
+  for (const name of ['fid50k', 'ppl_zfull', 'ppl_wfull', 'ppl_zend', 'ppl_wend', 'ls', 'dummy', 'fid_proxy_fmnist']) assert.ok(list().includes(name), name);
+  const r = await calcMetric('fid50k').catch((e: Error) => e);
+  assert.match(String(r), /FID needs a feature network, the real images and a generator/);
+});
