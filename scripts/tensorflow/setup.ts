@@ -105,6 +105,11 @@ export async function setupTensorflow(cfg: SetupConfig): Promise<SetupResult> {
     }
   }
 
+  // The wheel route links Linux shared objects (libtensorflow_cc.so.2) into the Linux addon layout.
+  if (process.platform !== 'linux') {
+    return { ok: false, summary: `TensorFlow not set up (${[...tried, `the wheel route is Linux-only (this is ${process.platform})`].join('; ')}); ${FALLBACK_HINT}` };
+  }
+
   // 2a. The cache filled by an earlier install or clone.
   const cached = cachedLibtensorflow(TF_WHEEL_VERSION, cfg.gpu);
   if (cached) {
