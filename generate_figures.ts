@@ -5,7 +5,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runMain, UserError } from './dnnlib/errors.ts';
 import { backendOptions, backendOptionsFrom, initBackend } from './dnnlib/backend.ts';
-import { FIGURE_NAMES, FIGURES } from './figures/index.ts';
+import { ALL_FIGURE_NAMES, FIGURE_NAMES, FIGURES } from './figures/index.ts';
 import { resolveNetworkArg } from './training/network_io.ts';
 import {
   parseFigureList, parseNumber, parseSeed, parseSeeds, parseSize, prepareMorph, runFigures, runImages, runMorph,
@@ -27,7 +27,7 @@ runMain(async () => {
     .scriptName(PROG)
     .usage('Figures of the StyleGAN paper, images per seed and morph videos (NVIDIA generate_figures.py).')
     .command('$0', `write NVIDIA's figures (${FIGURE_NAMES.join(', ')}) into --outdir`, (y) => withCommon(y)
-      .option('figures', { type: 'string', default: FIGURE_NAMES.join(','), describe: 'comma-separated: ' + FIGURE_NAMES.map((n) => `${n} (${FIGURES[n].describe})`).join('; ') })
+      .option('figures', { type: 'string', default: FIGURE_NAMES.join(','), describe: 'comma-separated: ' + ALL_FIGURE_NAMES.map((n) => `${n} (${FIGURES[n].describe})`).join('; ') })
       .option('outdir', { type: 'string', default: 'results', describe: 'output directory' })
       .option('randomize-noise', { type: 'boolean', default: true, describe: 'random noise for uncurated (NVIDIA); --no-randomize-noise uses the stored noise. noise-detail always draws random noise; the other figures always use the stored noise' })
       .example(`$0 --network network-final.safetensors`, 'all five figures into results/')

@@ -2,14 +2,18 @@
 // names, each laid out for the network's resolution (see each module and layout.ts).
 import type { G_style } from '../training/networks_stylegan.ts';
 import type { NoiseSpec } from './render.ts';
-import { drawUncuratedFigure, figure02Config, uncuratedCanvasSize } from './uncurated.ts';
+import { drawUncuratedFigure, figure02Config, nvidiaUncuratedConfig, uncuratedCanvasSize } from './uncurated.ts';
 import { drawStyleMixingFigure, figure03Config, styleMixingCanvasSize } from './style_mixing.ts';
 import { drawNoiseDetailFigure, figure04Config, noiseDetailCanvasSize } from './noise_detail.ts';
 import { drawNoiseComponentsFigure, figure05Config, noiseComponentsCanvasSize } from './noise_components.ts';
 import { drawTruncationFigure, figure08Config, truncationCanvasSize } from './truncation.ts';
 
+/** The figures generate_figures.ts writes by default: NVIDIA's 2, 3, 4, 5 and 8 (all drawn from FFHQ). */
 export const FIGURE_NAMES = ['uncurated', 'style-mixing', 'noise-detail', 'noise-components', 'truncation'] as const;
-export type FigureName = (typeof FIGURE_NAMES)[number];
+/** NVIDIA's other uncurated layouts (figures 10–12: bedrooms, cars, cats), on request. */
+export const EXTRA_FIGURE_NAMES = ['uncurated-bedrooms', 'uncurated-cars', 'uncurated-cats'] as const;
+export type FigureName = (typeof FIGURE_NAMES)[number] | (typeof EXTRA_FIGURE_NAMES)[number];
+export const ALL_FIGURE_NAMES: readonly FigureName[] = [...FIGURE_NAMES, ...EXTRA_FIGURE_NAMES];
 
 export interface FigureOptions {
   /**
@@ -60,5 +64,23 @@ export const FIGURES: Record<FigureName, FigureSpec> = {
     describe: 'figure 8: truncation trick, seeds 91 and 388, ψ = 1, 0.7, 0.5, 0, −0.5, −1 on all layers, stored noise',
     canvas: (R) => truncationCanvasSize(figure08Config(R)),
     draw: (Gs, o) => drawTruncationFigure(Gs, figure08Config(resOf(Gs)), o.onProgress),
+  },
+  'uncurated-bedrooms': {
+    file: 'figure10-uncurated-bedrooms.png',
+    describe: 'figure 10 layout: 5 rows, lods 0,0,1,1,2,2,2, seed 0',
+    canvas: (R) => uncuratedCanvasSize(nvidiaUncuratedConfig('bedrooms', R)),
+    draw: (Gs, o) => drawUncuratedFigure(Gs, nvidiaUncuratedConfig('bedrooms', resOf(Gs)), o.noise, o.onProgress),
+  },
+  'uncurated-cars': {
+    file: 'figure11-uncurated-cars.png',
+    describe: 'figure 11 layout: letterbox crop (cy 64, 384 of 512 rows), 4 rows, lods 0,1,2,2,3,3, seed 2',
+    canvas: (R) => uncuratedCanvasSize(nvidiaUncuratedConfig('cars', R)),
+    draw: (Gs, o) => drawUncuratedFigure(Gs, nvidiaUncuratedConfig('cars', resOf(Gs)), o.noise, o.onProgress),
+  },
+  'uncurated-cats': {
+    file: 'figure12-uncurated-cats.png',
+    describe: 'figure 12 layout: 5 rows, lods 0,0,1,1,2,2,2, seed 1',
+    canvas: (R) => uncuratedCanvasSize(nvidiaUncuratedConfig('cats', R)),
+    draw: (Gs, o) => drawUncuratedFigure(Gs, nvidiaUncuratedConfig('cats', resOf(Gs)), o.noise, o.onProgress),
   },
 };

@@ -7,7 +7,7 @@ import { createProgress } from '../dnnlib/progress.ts';
 import { parseRange } from '../dnnlib/util.ts';
 import { loadNetworks, resolveNetworkArg } from '../training/network_io.ts';
 import type { G_style } from '../training/networks_stylegan.ts';
-import { FIGURES, FIGURE_NAMES, type FigureName } from './index.ts';
+import { ALL_FIGURE_NAMES, FIGURES, FIGURE_NAMES, type FigureName } from './index.ts';
 import { encodePng, requireStyleGenerator, writePng, type NoiseSpec } from './render.ts';
 import { generateSeedImages, writeSeedImages } from './images.ts';
 import { locateFfmpeg, type FfmpegBinary } from './ffmpeg.ts';
@@ -74,7 +74,7 @@ export function parseSize(value: unknown, flag = '--size'): [number, number] | u
 export function parseFigureList(value: unknown): FigureName[] {
   const names = String(value ?? FIGURE_NAMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
   for (const n of names) {
-    if (!(FIGURE_NAMES as readonly string[]).includes(n)) throw new UserError(`--figures: unknown figure '${n}' (expected some of ${FIGURE_NAMES.join(', ')})`, 2);
+    if (!(ALL_FIGURE_NAMES as readonly string[]).includes(n)) throw new UserError(`--figures: unknown figure '${n}' (expected some of ${ALL_FIGURE_NAMES.join(', ')})`, 2);
   }
   if (names.length === 0) throw new UserError('--figures: no figure named', 2);
   return [...new Set(names)] as FigureName[];

@@ -21,6 +21,16 @@ export function figure02Config(R: number): UncuratedConfig {
   return { cx: 0, cy: 0, cw: R, ch: R, rows: 3, lods: [0, 1, 2, 2, 3, 3], seed: 5 };
 }
 
+/**
+ * Figures 10, 11, 12 (bedrooms 256², cars 512² letterboxed to 512×384, cats 256²), scaled to R:
+ * NVIDIA's crop box is given in the pixels of its network's resolution (`native`).
+ */
+export function nvidiaUncuratedConfig(which: 'bedrooms' | 'cars' | 'cats', R: number): UncuratedConfig {
+  const s = (x: number, native: number) => Math.round((x * R) / native);
+  if (which === 'cars') return { cx: 0, cy: s(64, 512), cw: R, ch: s(384, 512), rows: 4, lods: [0, 1, 2, 2, 3, 3], seed: 2 };
+  return { cx: 0, cy: 0, cw: R, ch: R, rows: 5, lods: [0, 0, 1, 1, 2, 2, 2], seed: which === 'bedrooms' ? 0 : 1 };
+}
+
 export function uncuratedCanvasSize(c: UncuratedConfig): [number, number] {
   return [c.lods.reduce((a, lod) => a + Math.floor(c.cw / 2 ** lod), 0), c.ch * c.rows];
 }

@@ -113,6 +113,10 @@ test("at 1024² (18 layers) the layouts are NVIDIA's: canvases, style ranges, no
     'uncurated': [2304, 3072], 'style-mixing': [6144, 7168], 'noise-detail': [3072, 2048],
     'noise-components': [2048, 2048], 'truncation': [6144, 2048],
   });
+  // Figures 10–12 at their networks' own resolutions (bedrooms/cats 256², cars 512²).
+  assert.deepEqual(FIGURES['uncurated-bedrooms'].canvas(256, 14), [960, 1280]);
+  assert.deepEqual(FIGURES['uncurated-cars'].canvas(512, 16), [1152, 1536]);
+  assert.deepEqual(FIGURES['uncurated-cats'].canvas(256, 14), [960, 1280]);
   assert.deepEqual(figure03Config(1024, 18).style_ranges, [[0, 4], [0, 4], [0, 4], [4, 8], [4, 8], [8, 18]]);
   assert.deepEqual(figure05Config(1024, 18).noise_ranges, [[0, 18], [0, 0], [8, 18], [0, 8]]);
   assert.deepEqual(figure04Config(1024).crop, [650, 180, 906, 436]);
@@ -133,6 +137,19 @@ test('every figure is written at its scaled size (32²: 72×96, 192×224, 96×64
     const m = await sharp(path.join(out, file)).metadata();
     assert.deepEqual([m.format, m.width, m.height, m.channels], ['png', w, h, 3], file);
   }
+});
+
+test("figure 11's letterbox layout at 32²: crop rows 4–27, canvas 72×96", async () => {
+  const d = tmp();
+  await runFigures({ network: snapshot, figures: ['uncurated-cars'], outdir: d, randomize_noise: false }, quiet);
+  const img = await decode(path.join(d, 'figure11-uncurated-cars.png'));
+  assert.deepEqual([img.width, img.height], [72, 96]);
+  // The first cell is rows 4..27 of RandomState(2) image 0 (no resize at lod 0).
+  const z = tf.tensor2d(latentsFromOneSeed(2, 108, 32).subarray(0, 32), [1, 32]);
+  const first = Gs.run(z, null, { randomize_noise: false });
+  const full = hwc(first, 0);
+  assertClose(cell(img, 0, 0, 32, 24), full.subarray(4 * 32 * 3, 28 * 32 * 3));
+  tf.dispose([z, first]);
 });
 
 test('the NVIDIA-layout pickle (16², lod 0.5) gives the same figures at 16²', async () => {
