@@ -86,17 +86,11 @@ export interface MorphConfig {
   pad_even: boolean;
 }
 
-export interface MorphOutput {
-  /** An .mp4 file (through ffmpeg) … */
-  video?: { file: string; ffmpeg: string; fps: number; crf: number };
-  /** … or a directory of frameNNNNNN.png. */
-  framesDir?: string;
-}
-
-export function checkMorphConfig(c: MorphConfig, out: MorphOutput): void {
+/** Checks what can be checked before the network loads; `video`: frames go to ffmpeg (yuv420p). */
+export function checkMorphConfig(c: MorphConfig, video: boolean): void {
   if (c.seeds.length < 2) throw new UserError(`--seeds: a morph needs at least two keyframe seeds, got ${c.seeds.length}`, 2);
   if (!Number.isInteger(c.steps) || c.steps < 1) throw new UserError(`--steps: expected a whole number ≥ 1, got ${c.steps}`, 2);
-  if (out.video) {
+  if (video && c.size) {
     const [w, h] = frameSize(c, 0);
     if ((w % 2 || h % 2) && !c.pad_even) {
       throw new UserError(`yuv420p video needs even width and height, got ${w}x${h}: pass an even --size or --pad-even (or --frames-dir for PNGs)`, 2);

@@ -192,7 +192,7 @@ export interface MorphRunConfig extends NetworkArgs, Omit<MorphConfig, 'noise_se
  * starting the backend, so odd sizes or a missing ffmpeg are the only line printed.
  */
 export function prepareMorph(c: MorphRunConfig): FfmpegBinary | null {
-  checkMorphConfig(c, c.framesDir ? { framesDir: c.framesDir } : { video: { file: c.out, ffmpeg: '', fps: c.fps, crf: c.crf } });
+  checkMorphConfig(c, !c.framesDir);
   return c.framesDir ? null : locateFfmpeg({ explicit: c.ffmpeg });
 }
 

@@ -155,3 +155,20 @@ test('the npm ffmpeg (@ffmpeg-installer/ffmpeg) is the fallback when no system f
   await runMorph(base({ out, steps: 2, seeds: [1, 2, 3, 4], ffmpeg: bin.path }), quiet);
   assert.deepEqual(ffprobe(out), { codec_name: 'h264', width: '32', height: '32', pix_fmt: 'yuv420p', r_frame_rate: '24/1', nb_read_frames: '7' });
 });
+
+test('ffmpeg failing mid-stream: one-line error naming the video, and no file or temp file left behind', async (t) => {
+  let real;
+  try {
+    real = locateFfmpeg();
+  } catch {
+    return t.skip('no ffmpeg');
+  }
+  const d = tmp();
+  // Answers fluent-ffmpeg's capability queries with the real ffmpeg, then dies after 5000 bytes of frames.
+  const fake = path.join(d, 'fake-ffmpeg.sh');
+  fs.writeFileSync(fake, `#!/bin/sh\ncase "$*" in\n  *rawvideo*) head -c 5000 >/dev/null; echo "fake encoder failure" >&2; exit 1;;\n  *) exec '${real.path}' "$@";;\nesac\n`, { mode: 0o755 });
+  const outDir = path.join(d, 'out');
+  await assert.rejects(runMorph(base({ out: path.join(outDir, 'm.mp4'), steps: 20, ffmpeg: fake }), quiet),
+    (err: unknown) => err instanceof UserError && err.message === `ffmpeg failed writing ${path.join(outDir, 'm.mp4')}: fake encoder failure`);
+  assert.deepEqual(fs.readdirSync(outDir), []);
+});
