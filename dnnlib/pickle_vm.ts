@@ -1,7 +1,9 @@
 // A safe Python pickle interpreter: it runs the opcode stream of protocols 0–5 on a plain stack,
 // but every global a pickle names must be on the caller's allow-list, and each allowed global is a
-// small TypeScript handler that builds data. Nothing from the file is ever executed, and an unknown
-// global is refused at the opcode that names it, before it could be called.
+// small TypeScript handler that builds data. Nothing from the file is ever executed. Each pickle is
+// run twice: first a scan in which allowed globals yield inert placeholders, so that a refused global
+// or opcode (or truncation, bad memo index, MARK imbalance) anywhere in the file is reported before
+// any handler has run or any array was copied; then the real run.
 //
 // We do not use the `pickleparser` npm package: its default resolver turns unknown globals into
 // placeholder objects, a missing memo index silently yields `undefined`, MARK underflow surfaces as a
@@ -95,8 +97,12 @@ export function parsePickle(bytes: Uint8Array, options: ParseOptions): unknown {
  * STOP (torch's legacy format concatenates several pickles). Bytes objects are views of `bytes`.
  */
 export function parsePickleAt(bytes: Uint8Array, offset: number, options: ParseOptions): { value: unknown; end: number } {
-  return new Machine(bytes, offset, options).run();
+  new Machine(bytes, offset, options, true).run();
+  return new Machine(bytes, offset, options, false).run();
 }
+
+/** What an allowed global produces during the scan pass (nothing is called then). */
+class Inert {}
 
 const UTF8 = new TextDecoder('utf-8', { fatal: false });
 
@@ -114,7 +120,7 @@ class Machine implements PickleContext {
   private memo = new Map<number, unknown>();
   private readonly file: string;
 
-  constructor(private readonly bytes: Uint8Array, offset: number, private readonly opt: ParseOptions) {
+  constructor(private readonly bytes: Uint8Array, offset: number, private readonly opt: ParseOptions, private readonly scan: boolean) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = offset;
     this.file = opt.fileName ?? 'pickle';
@@ -330,6 +336,7 @@ class Machine implements PickleContext {
         case 0x90: { // ADDITEMS
           const items = this.popMark();
           const set = this.top();
+          if (this.scan && set instanceof Inert) break;
           if (!(set instanceof Set)) this.fail('ADDITEMS on something that is not a set');
           for (const v of items) set.add(v);
           break;
@@ -347,29 +354,30 @@ class Machine implements PickleContext {
         case 0x52: { // REDUCE
           const args = this.pop(), fn = this.pop();
           const call = this.callable(fn, 'call');
-          if (!Array.isArray(args)) this.fail('REDUCE arguments are not a tuple');
-          s.push(call(args, this));
+          if (!this.isTuple(args)) this.fail('REDUCE arguments are not a tuple');
+          s.push(this.scan ? new Inert() : call(args as unknown[], this));
           break;
         }
         case 0x81: { // NEWOBJ
           const args = this.pop(), cls = this.pop();
           const construct = this.callable(cls, 'construct');
-          if (!Array.isArray(args)) this.fail('NEWOBJ arguments are not a tuple');
-          s.push(construct(args, this));
+          if (!this.isTuple(args)) this.fail('NEWOBJ arguments are not a tuple');
+          s.push(this.scan ? new Inert() : construct(args as unknown[], this));
           break;
         }
         case 0x92: { // NEWOBJ_EX
           const kwargs = this.pop(), args = this.pop(), cls = this.pop();
           const construct = this.callable(cls, 'construct');
-          if (!Array.isArray(args) || !(kwargs instanceof Map) || kwargs.size) this.fail('NEWOBJ_EX with keyword arguments refused');
-          s.push(construct(args, this));
+          if (!this.isTuple(args) || !(kwargs instanceof Map) || kwargs.size) this.fail('NEWOBJ_EX with keyword arguments refused');
+          s.push(this.scan ? new Inert() : construct(args as unknown[], this));
           break;
         }
         case 0x62: { // BUILD
           const state = this.pop();
           const obj = this.top();
+          if (this.scan && obj instanceof Inert) break;
           if (!isBuildable(obj)) this.fail('BUILD on an object that takes no state');
-          obj[SETSTATE](state, this);
+          if (!this.scan) obj[SETSTATE](state, this);
           break;
         }
         case 0x69: { // INST: old-style instantiation; no legitimate network file uses it
@@ -392,13 +400,19 @@ class Machine implements PickleContext {
 
   private persistent(pid: unknown): unknown {
     if (!this.opt.persistentLoad) this.fail('refused persistent id (PERSID/BINPERSID): not allowed in this file');
-    return this.opt.persistentLoad(pid, this);
+    return this.scan ? new Inert() : this.opt.persistentLoad(pid, this);
+  }
+  // During the scan, what a handler would have returned is unknown, so it passes as any container.
+  private isTuple(x: unknown): boolean {
+    return Array.isArray(x) || (this.scan && x instanceof Inert);
   }
   private list(x: unknown): unknown[] {
+    if (this.scan && x instanceof Inert) return [];
     if (!Array.isArray(x)) this.fail('APPEND to something that is not a list');
     return x;
   }
   private dict(x: unknown): Map<unknown, unknown> {
+    if (this.scan && x instanceof Inert) return new Map();
     if (!(x instanceof Map)) this.fail('SETITEM on something that is not a dict');
     return x;
   }

@@ -7,7 +7,7 @@ import { UserError } from '../dnnlib/errors.ts';
 import { assertOnlyUserErrors } from './pickle_mutate.ts';
 import {
   loadNetworkPickle, flattenVariables, parsePickle, NETWORK_GLOBALS,
-  type NetworkState, type NetworkVariable, type TypedArray,
+  type NetworkState, type NetworkVariable, type TypedArray, type PickleContext,
 } from '../dnnlib/pickle.ts';
 
 // Fixtures and sidecars come from tests/fixtures/make_pickles.py (numpy 1.24 / numpy 2.4).
@@ -121,6 +121,21 @@ test('hostile and corrupt pickles are refused with one clear line, and nothing r
   } finally {
     fs.rmSync(sentinelDir, { recursive: true, force: true });
   }
+});
+
+test('a refused global anywhere in the file stops it before any allowed handler has run', () => {
+  // refuse_os_system.pkl instantiates dnnlib.tflib.network.Network before it names os.system.
+  let calls = 0;
+  const network = NETWORK_GLOBALS['dnnlib.tflib.network.Network']!;
+  const spied = {
+    ...NETWORK_GLOBALS,
+    'dnnlib.tflib.network.Network': { construct: (args: unknown[], ctx: PickleContext) => { calls++; return network.construct!(args, ctx); } },
+  };
+  const bytes = fs.readFileSync(path.join(DIR, 'refuse_os_system.pkl'));
+  assert.throws(() => parsePickle(bytes, { allowGlobals: spied }), /refused global 'os\.system'/);
+  assert.equal(calls, 0);
+  parsePickle(fs.readFileSync(path.join(DIR, 'tiny_v1_p4_np1_scalar.pkl')), { allowGlobals: spied });
+  assert.equal(calls, 7); // the spy does see the 7 Networks (G, D, Gs and the 4 components) when nothing is refused
 });
 
 test('parsePickle survives 100,000 nested lists and refuses globals missing from its allow-list', () => {
