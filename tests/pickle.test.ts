@@ -56,7 +56,7 @@ function checkNetwork(net: NetworkState, side: NetSide, where: string): void {
 }
 
 const NETWORK_FIXTURES = [
-  'tiny_v1_p4_np1_scalar', 'tiny_v1_p4_np1_0d', 'tiny_v1_p2_np1', 'tiny_v1_p5_np1', 'tiny_v1_p0_np1', 'tiny_v1_p1_np1', 'tiny_v1_p4_np2', 'edge_cases',
+  'tiny_v1_p4_np1_scalar', 'tiny_v1_p4_np1_0d', 'tiny_v1_p2_np1', 'tiny_v1_p5_np1', 'tiny_v1_p0_np1', 'tiny_v1_p1_np1', 'tiny_v1_p4_np2', 'tiny_v2_p4_np1', 'edge_cases',
 ];
 
 for (const stem of NETWORK_FIXTURES) {

@@ -84,5 +84,10 @@ test('a state whose variables do not fit our network is a clear UserError', () =
   const lenient = buildFromState(renamed, { strict: false });
   assert.deepEqual([lenient.report.unmapped, lenient.report.missing], [['dlatent_avg_old'], ['dlatent_avg']]);
   lenient.net.dispose();
-  assert.throws(() => buildFromState({ ...gs, build_func_name: 'G_main' }, { file: 'x.pkl' }), /'G_main', which stylegan-ts cannot rebuild/);
+  // A StyleGAN2 pickle reads fine but has no TS network to go into yet.
+  assert.throws(() => importNetworkPickle(path.join(DIR, 'tiny_v2_p4_np1.pkl')), (err: unknown) => {
+    assert.ok(err instanceof UserError);
+    assert.match(err.message, /^tiny_v2_p4_np1\.pkl: G was built by 'G_main', which stylegan-ts cannot rebuild \(supported: /);
+    return true;
+  });
 });
