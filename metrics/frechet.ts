@@ -307,17 +307,23 @@ export function symmetricEigenvalues(a: Float64Array, n: number): Float64Array {
   return d.sort();
 }
 
-/** Reduces the lower triangle of `a` to tridiagonal (d diagonal, e[i] couples i−1 and i). */
+/**
+ * Reduces the lower triangle of `a` to tridiagonal (d diagonal, e[i] couples i−1 and i).
+ * Householder steps from the last row up (tred2's order). Memory traffic dominates at n = 2048,
+ * so each step's rank-2 update of rows 0..l−1 is fused with the next step's matrix-vector
+ * product: one pass over the lower triangle per step instead of two.
+ */
 function tridiagonalize(a: Float64Array, n: number, d: Float64Array, e: Float64Array): void {
-  const p = new Float64Array(n);
-  for (let i = n - 1; i >= 1; i--) {
-    const l = i - 1;
-    const ri = i * n;
-    if (l === 0) { e[i] = a[ri]; continue; }
+  let p = new Float64Array(n), pNext = new Float64Array(n);
+
+  /** Householder vector of row i in place (u = a[i][0..i−1]); returns h = uᵀu/2·… or 0 if none. */
+  const prepare = (i: number): number => {
+    const l = i - 1, ri = i * n;
+    if (l === 0) { e[i] = a[ri]; return 0; }
     let scale = 0;
     for (let k = 0; k <= l; k++) scale += Math.abs(a[ri + k]);
-    if (scale === 0) { e[i] = a[ri + l]; continue; }
-    // Scaling the Householder vector avoids under/overflow in h = |u|²; H = I − u·uᵀ/h is unchanged.
+    if (scale === 0) { e[i] = a[ri + l]; return 0; }
+    // Scaling avoids under/overflow in |u|²; H = I − u·uᵀ/h is unchanged by it.
     let h = 0;
     for (let k = 0; k <= l; k++) { const v = a[ri + k] / scale; a[ri + k] = v; h += v * v; }
     const f = a[ri + l];
@@ -325,32 +331,69 @@ function tridiagonalize(a: Float64Array, n: number, d: Float64Array, e: Float64A
     e[i] = scale * g;
     h -= f * g;
     a[ri + l] = f - g;
-    // p = A_l·u / h over the leading (l+1)² block, reading only its lower triangle by rows.
-    p.fill(0, 0, l + 1);
+    return h;
+  };
+
+  /** out = A_l·u over rows 0..l (lower triangle read by rows), u = row i. */
+  const matvec = (i: number, out: Float64Array): void => {
+    const l = i - 1, ri = i * n;
+    out.fill(0, 0, l + 1);
     for (let j = 0; j <= l; j++) {
-      const rj = j * n;
-      const uj = a[ri + j];
-      let s = a[rj + j] * a[ri + j];
-      for (let k = 0; k < j; k++) {
-        const ajk = a[rj + k];
-        s += ajk * a[ri + k];
-        p[k] += ajk * uj;
+      const rj = j * n, uj = a[ri + j];
+      let s = a[rj + j] * uj;
+      for (let k = 0; k < j; k++) { const v = a[rj + k]; s += v * a[ri + k]; out[k] += v * uj; }
+      out[j] += s;
+    }
+  };
+
+  let i = n - 1;
+  let h = i >= 1 ? prepare(i) : 0;
+  if (h !== 0) matvec(i, p);
+  while (i >= 1) {
+    const l = i - 1, ri = i * n;
+    let hNext = 0;
+    if (h !== 0) {
+      // q = p/h − (uᵀp/(2h²))·u, then A_l −= u·qᵀ + q·uᵀ.
+      let fu = 0;
+      for (let j = 0; j <= l; j++) { p[j] /= h; fu += p[j] * a[ri + j]; }
+      const hh = fu / (h + h);
+      for (let j = 0; j <= l; j++) p[j] -= hh * a[ri + j];
+      // Row l first: the next step's Householder vector comes from it.
+      const rl = l * n, ul = a[ri + l], ql = p[l];
+      for (let k = 0; k <= l; k++) a[rl + k] -= ul * p[k] + ql * a[ri + k];
+      hNext = l >= 1 ? prepare(l) : 0;
+      if (hNext !== 0) {
+        // Fused: update rows 0..l−1 and accumulate pNext = A_{l−1}·u' with u' = row l.
+        pNext.fill(0, 0, l);
+        for (let j = 0; j < l; j++) {
+          const rj = j * n, uj = a[ri + j], qj = p[j], vj = a[rl + j];
+          let s = 0;
+          for (let k = 0; k < j; k++) {
+            const v = a[rj + k] - (uj * p[k] + qj * a[ri + k]);
+            a[rj + k] = v;
+            s += v * a[rl + k];
+            pNext[k] += v * vj;
+          }
+          const djj = a[rj + j] - (uj * p[j] + qj * a[ri + j]);
+          a[rj + j] = djj;
+          pNext[j] += s + djj * vj;
+        }
+      } else {
+        for (let j = 0; j < l; j++) {
+          const rj = j * n, uj = a[ri + j], qj = p[j];
+          for (let k = 0; k <= j; k++) a[rj + k] -= uj * p[k] + qj * a[ri + k];
+        }
       }
-      p[j] += s;
+    } else {
+      hNext = l >= 1 ? prepare(l) : 0;
+      if (hNext !== 0) matvec(l, pNext);
     }
-    let fu = 0;
-    for (let j = 0; j <= l; j++) { p[j] /= h; fu += p[j] * a[ri + j]; }
-    const hh = fu / (h + h);
-    for (let j = 0; j <= l; j++) p[j] -= hh * a[ri + j];
-    // A_l −= u·qᵀ + q·uᵀ (lower triangle).
-    for (let j = 0; j <= l; j++) {
-      const rj = j * n;
-      const uj = a[ri + j], qj = p[j];
-      for (let k = 0; k <= j; k++) a[rj + k] -= uj * p[k] + qj * a[ri + k];
-    }
+    [p, pNext] = [pNext, p];
+    h = hNext;
+    i = l;
   }
   e[0] = 0;
-  for (let i = 0; i < n; i++) d[i] = a[i * n + i];
+  for (let k = 0; k < n; k++) d[k] = a[k * n + k];
 }
 
 /** Implicit QL on a symmetric tridiagonal matrix; d receives the eigenvalues (unsorted). */
