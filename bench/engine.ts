@@ -1,11 +1,13 @@
-// `npm run bench -- engine [--backends tensorflow,wasm,cpu] [--reps 5] [--steps 1000] [--threads N] [--no-torch]`
+// `npm run bench -- engine [--backends tensorflow,wasm,cpu] [--reps 5] [--gan-steps 3] [--steps 1000] [--threads N] [--no-torch]`
 // Per backend: conv2d forward / backprop-input / backprop-filter GFLOP/s at StyleGAN shapes (batch 8,
 // 3x3 'same'), per-op dispatch, a 1024^3 matmul, and a small G+D step with R1 in images/s; then a long
 // loop of a small R1 step watching tf.memory().numTensors and RSS. Where python3 imports torch,
-// bench/torch_engine.py times the same things in the same run and a ratio column is printed.
-import { spawnSync } from 'node:child_process';
+// bench/torch_engine.py --serve times the same measurements, call for call interleaved with ours so
+// both see the same machine load, and a ratio column is printed.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import * as tf from '@tensorflow/tfjs';
@@ -18,45 +20,43 @@ const argv = await yargs(hideBin(process.argv))
   .options(backendOptions)
   .option('backends', { type: 'string', default: 'tensorflow,wasm,cpu', describe: 'backends to time, comma-separated (those that load)' })
   .option('reps', { type: 'number', default: 5, describe: 'timed calls per measurement (median reported)' })
-  .option('steps', { type: 'number', default: 1000, describe: 'steps of the long memory loop (0 to skip)' })
   .option('gan-steps', { type: 'number', default: 3, describe: 'timed G+D+R1 steps (after one warm-up)' })
-  .option('torch', { type: 'boolean', default: true, describe: 'run the PyTorch peer (python3 bench/torch_engine.py)' })
+  .option('steps', { type: 'number', default: 1000, describe: 'steps of the long memory loop (0 to skip)' })
+  .option('torch', { type: 'boolean', default: true, describe: 'interleave the PyTorch peer (python3 bench/torch_engine.py --serve)' })
   .strict()
   .parse();
 
 const CONV_SHAPES: Array<[number, number, number]> = [[4, 512, 512], [8, 512, 512], [32, 256, 256], [64, 128, 128]]; // [H=W, Cin, Cout]
 const BATCH = 8;
+const GAN_NAME = `G+D+R1 step ${SMALL_GAN.resolution}^2 fmaps ${SMALL_GAN.fmaps} mb ${SMALL_GAN.minibatch} (hand-built)`;
 
-type Row = { name: string; unit: 'ms' | 'us'; value: number | null; gflops?: number; note?: string };
+/** One measurement: `run` makes one timed call and returns ms (or µs per op for dispatch). */
+interface Measure { name: string; unit: 'ms' | 'us'; flops?: number; reps: number; run?: () => number; skip?: string }
+interface Row { name: string; unit: 'ms' | 'us'; value: number | null; torch: number | null; flops?: number; note?: string }
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
 
-/** Median wall time of `reps` calls after one warm-up; every backend here executes synchronously in Node. */
-function timeMs(fn: () => tf.Tensor | tf.Tensor[], reps: number): number {
-  tf.dispose(fn());
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    const out = fn();
-    // Reading one value forces completion even on a backend that queues work.
-    const first = Array.isArray(out) ? out[0]! : out;
-    if (first.size > 0) tf.tidy(() => tf.slice(tf.reshape(first, [-1]), 0, 1).dataSync());
-    times.push(performance.now() - t0);
-    tf.dispose(out);
-  }
-  return median(times);
+// Every backend here executes synchronously in Node; reading one value still forces completion.
+function once(fn: () => tf.Tensor): number {
+  const t0 = performance.now();
+  const out = fn();
+  tf.tidy(() => tf.slice(tf.reshape(out, [-1]), 0, 1).dataSync());
+  const ms = performance.now() - t0;
+  out.dispose();
+  return ms;
 }
 
-function convRows(backend: ResolvedBackend, reps: number): Row[] {
-  const rows: Row[] = [];
+function measures(backend: ResolvedBackend, keep: tf.Tensor[], cleanups: Array<() => void>): Measure[] {
+  const list: Measure[] = [];
   for (const [hw, cin, cout] of CONV_SHAPES) {
     const flops = 2 * BATCH * hw * hw * cin * cout * 9;
     const x = tf.randomNormal([BATCH, hw, hw, cin]) as tf.Tensor4D;
     const w = tf.randomNormal([3, 3, cin, cout]) as tf.Tensor4D;
     const dy = tf.randomNormal([BATCH, hw, hw, cout]) as tf.Tensor4D;
+    keep.push(x, w, dy);
     const tag = `conv ${hw}x${hw} ${cin}->${cout}`;
     const ops: Array<[string, () => tf.Tensor]> = [
       ['fwd', () => tf.conv2d(x, w, 1, 'same')],
@@ -64,56 +64,69 @@ function convRows(backend: ResolvedBackend, reps: number): Row[] {
       ['bwd-filter', () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, cin, cout] }) as tf.Tensor],
     ];
     for (const [op, fn] of ops) {
-      const name = `${tag} ${op}`;
-      // Stock wasm has no Conv2DBackpropFilter and cpu runs these at ~1 GFLOP/s (minutes per call).
-      if (backend === 'cpu' || (backend === 'wasm' && op !== 'fwd')) {
-        rows.push({ name, unit: 'ms', value: null, note: backend === 'cpu' ? 'skipped: cpu backend too slow' : 'skipped: stock wasm (issue 11)' });
-        continue;
-      }
-      const ms = timeMs(fn, backend === 'wasm' ? Math.min(reps, 2) : reps);
-      rows.push({ name, unit: 'ms', value: ms, gflops: flops / (ms * 1e6) });
+      // Stock wasm has no Conv2DBackpropFilter; tfjs cpu runs these at ~1 GFLOP/s (minutes per call).
+      const skip = backend === 'cpu' ? 'cpu backend too slow' : backend === 'wasm' && op !== 'fwd' ? 'stock wasm (issue 11)' : undefined;
+      list.push({ name: `${tag} ${op}`, unit: 'ms', flops, reps: backend === 'wasm' ? 2 : argv.reps, run: () => once(fn), skip });
     }
-    tf.dispose([x, w, dy]);
   }
-  return rows;
-}
-
-function dispatchUs(): number {
   const a = tf.scalar(1), b = tf.scalar(2);
-  const n = 3000;
-  const runs: number[] = [];
-  for (let r = 0; r < 5; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) tf.add(a, b).dispose();
-    runs.push((performance.now() - t0) * 1000 / n);
+  keep.push(a, b);
+  list.push({
+    name: 'per-op dispatch (1x1 add)', unit: 'us', reps: argv.reps,
+    run: () => {
+      const n = 3000;
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) tf.add(a, b).dispose();
+      return (performance.now() - t0) * 1000 / n;
+    },
+  });
+  const m1 = tf.randomNormal([1024, 1024]) as tf.Tensor2D, m2 = tf.randomNormal([1024, 1024]) as tf.Tensor2D;
+  keep.push(m1, m2);
+  list.push({ name: 'matmul 1024^3', unit: 'ms', flops: 2 * 1024 ** 3, reps: backend === 'tensorflow' ? argv.reps : 1, run: () => once(() => tf.matMul(m1, m2)) });
+  if (backend === 'tensorflow') {
+    const gan = createSmallGan();
+    const reals = tf.randomUniform([SMALL_GAN.minibatch, SMALL_GAN.resolution, SMALL_GAN.resolution, 3], -1, 1) as tf.Tensor4D;
+    keep.push(reals);
+    cleanups.push(() => gan.dispose());
+    list.push({ name: GAN_NAME, unit: 'ms', reps: argv['gan-steps'], run: () => { const t0 = performance.now(); gan.step(reals); return performance.now() - t0; } });
+  } else {
+    list.push({ name: GAN_NAME, unit: 'ms', reps: 0, skip: `no training on ${backend} yet` });
   }
-  tf.dispose([a, b]);
-  return median(runs);
+  return list;
 }
 
-function matmulRow(backend: ResolvedBackend, reps: number): Row {
-  const a = tf.randomNormal([1024, 1024]) as tf.Tensor2D, b = tf.randomNormal([1024, 1024]) as tf.Tensor2D;
-  const ms = timeMs(() => tf.matMul(a, b), backend === 'tensorflow' ? reps : 1);
-  tf.dispose([a, b]);
-  return { name: 'matmul 1024^3', unit: 'ms', value: ms, gflops: 2 * 1024 ** 3 / (ms * 1e6) };
-}
-
-function ganRow(backend: ResolvedBackend, steps: number): Row {
-  const name = `G+D+R1 step ${SMALL_GAN.resolution}^2 fmaps ${SMALL_GAN.fmaps} mb ${SMALL_GAN.minibatch} (hand-built)`;
-  if (backend !== 'tensorflow') return { name, unit: 'ms', value: null, note: `skipped on ${backend}` };
-  const gan = createSmallGan();
-  const reals = tf.randomUniform([SMALL_GAN.minibatch, SMALL_GAN.resolution, SMALL_GAN.resolution, 3], -1, 1) as tf.Tensor4D;
-  gan.step(reals);
-  const times: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const t0 = performance.now();
-    gan.step(reals);
-    times.push(performance.now() - t0);
+/** The PyTorch peer as a process answering one timing per request line. */
+class TorchPeer {
+  private lines: AsyncIterableIterator<string>;
+  private constructor(private proc: ChildProcessWithoutNullStreams, public version: string, public threads: number) {
+    this.lines = readline.createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
   }
-  gan.dispose();
-  reals.dispose();
-  const ms = median(times);
-  return { name, unit: 'ms', value: ms, note: `${(SMALL_GAN.minibatch / (ms / 1000)).toFixed(1)} img/s` };
+  static async start(threads: number): Promise<TorchPeer | string> {
+    const script = path.join(import.meta.dirname, 'torch_engine.py');
+    const proc = spawn(process.env.PYTHON || 'python3', [script, '--serve', '--threads', String(threads)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    proc.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const failed = new Promise<string>((resolve) => {
+      proc.on('error', (e) => resolve(`python3 not runnable (${e.message})`));
+      proc.on('exit', (code) => resolve(stderr.trim().split('\n').pop() || `peer exited with ${code}`));
+    });
+    const lines = readline.createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
+    const first = await Promise.race([lines.next().then((r) => (r.done ? null : r.value)), failed]);
+    if (first == null || !first.startsWith('{')) return typeof first === 'string' ? first : 'no answer from the peer';
+    const hello = JSON.parse(first) as { ready?: boolean; error?: string; torch?: string; threads?: number };
+    if (!hello.ready) { proc.kill(); return hello.error ?? 'peer not ready'; }
+    const peer = new TorchPeer(proc, hello.torch!, hello.threads!);
+    peer.lines = lines;
+    return peer;
+  }
+  async time(name: string): Promise<number> {
+    this.proc.stdin.write(name + '\n');
+    const r = await this.lines.next();
+    const msg = JSON.parse(r.value as string) as { ms?: number; error?: string };
+    if (msg.ms == null) throw new Error(`PyTorch peer: ${msg.error}`);
+    return msg.ms;
+  }
+  stop(): void { this.proc.stdin.end(); }
 }
 
 /** A small R1 training step (conv, lrelu, strided conv, dense) repeated: tensors and RSS must stay flat. */
@@ -150,29 +163,19 @@ function memoryLoop(steps: number): string {
   return `${marks.join('; ')} (${perStep.toFixed(2)} ms/step)`;
 }
 
-interface TorchResult { torch: string; threads: number; ms: Record<string, number>; error?: string }
-
-function runTorch(threads: number): TorchResult | string {
-  const script = path.join(import.meta.dirname, 'torch_engine.py');
-  const r = spawnSync(process.env.PYTHON || 'python3', [script, '--threads', String(threads), '--gan-steps', String(argv['gan-steps'])], {
-    encoding: 'utf8', timeout: 30 * 60_000, maxBuffer: 16 << 20,
-  });
-  if (r.error) return `python3 not runnable (${r.error.message})`;
-  const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
-  if (r.status !== 0 || !line) return (r.stderr || r.stdout).trim().split('\n').pop() ?? `exit ${r.status}`;
-  const res = JSON.parse(line) as TorchResult;
-  return res.error ? res.error : res;
+function fmtTime(v: number | null, unit: 'ms' | 'us'): string {
+  return v == null ? '' : unit === 'us' ? `${v.toFixed(2)} µs` : `${v.toFixed(1)} ms`;
 }
 
-function fmt(row: Row, torch: TorchResult | null): string {
-  const v = row.value == null ? '—' : row.unit === 'us' ? `${row.value.toFixed(2)} µs` : `${row.value.toFixed(1)} ms`;
-  const g = row.gflops != null ? `${row.gflops.toFixed(0)} GFLOP/s` : '';
-  const t = torch?.ms[row.name];
-  const tv = t == null ? '' : row.unit === 'us' ? `${t.toFixed(2)} µs` : `${t.toFixed(1)} ms`;
-  const ratio = t != null && row.value != null ? `${(row.value / t).toFixed(2)}×` : '';
+function fmt(row: Row): string {
+  const rate = row.flops != null && row.value != null ? `${(row.flops / (row.value * 1e6)).toFixed(0)} GFLOP/s` : '';
+  const torchRate = row.flops != null && row.torch != null ? `${(row.flops / (row.torch * 1e6)).toFixed(0)} GFLOP/s` : '';
+  const ratio = row.torch != null && row.value != null ? `${(row.value / row.torch).toFixed(2)}×` : '';
   let note = row.note ?? '';
-  if (row.name.startsWith('G+D') && t != null) note += ` vs PyTorch ${(SMALL_GAN.minibatch / (t / 1000)).toFixed(1)} img/s`;
-  return `| ${row.name} | ${v} | ${g} | ${tv} | ${ratio} | ${note} |`;
+  if (row.name === GAN_NAME && row.value != null) {
+    note = `${(SMALL_GAN.minibatch / (row.value / 1000)).toFixed(1)} img/s` + (row.torch != null ? ` vs PyTorch ${(SMALL_GAN.minibatch / (row.torch / 1000)).toFixed(1)} img/s` : '');
+  }
+  return `| ${row.name} | ${fmtTime(row.value, row.unit)} | ${rate} | ${fmtTime(row.torch, row.unit)} | ${torchRate} | ${ratio} | ${note} |`;
 }
 
 const backendOpts = backendOptionsFrom(argv);
@@ -181,7 +184,14 @@ for (const b of wanted) if (!['tensorflow', 'wasm', 'cpu'].includes(b)) throw ne
 const threads = backendOpts.threads ?? os.availableParallelism();
 console.log(`engine bench: ${os.cpus()[0]?.model ?? 'cpu'} x${os.availableParallelism()}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
-const results: Array<{ backend: string; rows: Row[] }> = [];
+let peer: TorchPeer | null = null;
+if (argv.torch && wanted.includes('tensorflow')) {
+  const p = await TorchPeer.start(threads);
+  if (typeof p === 'string') console.log(`PyTorch peer skipped: ${p}`);
+  else peer = p;
+}
+
+const results: Array<{ backend: string; rows: Row[]; peer: boolean }> = [];
 for (const b of wanted) {
   try {
     const info = await initBackend({ ...backendOpts, backend: b });
@@ -190,25 +200,34 @@ for (const b of wanted) {
     console.log(`${b}: not available (${(err as Error).message.split('\n')[0]})`);
     continue;
   }
-  const rows: Row[] = [...convRows(b, argv.reps), { name: 'per-op dispatch (1x1 add)', unit: 'us', value: dispatchUs() }, matmulRow(b, argv.reps), ganRow(b, argv['gan-steps'])];
-  results.push({ backend: b, rows });
+  const keep: tf.Tensor[] = [];
+  const cleanups: Array<() => void> = [];
+  const rows: Row[] = [];
+  const withPeer = b === 'tensorflow' && peer != null;
+  for (const m of measures(b, keep, cleanups)) {
+    if (m.skip || !m.run) { rows.push({ name: m.name, unit: m.unit, value: null, torch: null, note: m.skip }); continue; }
+    m.run(); // warm-up (kernel selection, first allocation)
+    const ours: number[] = [], theirs: number[] = [];
+    for (let r = 0; r < m.reps; r++) {
+      ours.push(m.run());
+      if (withPeer) theirs.push(await peer!.time(m.name));
+    }
+    rows.push({ name: m.name, unit: m.unit, flops: m.flops, value: median(ours), torch: withPeer ? median(theirs) : null });
+  }
+  tf.dispose(keep);
+  for (const c of cleanups) c();
+  results.push({ backend: b, rows, peer: withPeer });
   if (b === 'tensorflow' && argv.steps > 0) console.log(`memory, ${argv.steps} small R1 steps on tensorflow: ${memoryLoop(argv.steps)}`);
 }
+peer?.stop();
 
-let torch: TorchResult | null = null;
-if (argv.torch) {
-  const t = runTorch(threads);
-  if (typeof t === 'string') console.log(`PyTorch peer skipped: ${t}`);
-  else torch = t;
-}
-for (const { backend, rows } of results) {
-  const peer = backend === 'tensorflow' ? torch : null;
-  console.log(`\n### ${backend}${peer ? ` vs PyTorch ${peer.torch} (${peer.threads} threads)` : ''}`);
-  console.log('| measurement | tfjs | tfjs rate | PyTorch | tfjs/PyTorch time | note |');
-  console.log('|---|---|---|---|---|---|');
-  for (const row of rows) if (row.value != null) console.log(fmt(row, peer));
+for (const { backend, rows, peer: hasPeer } of results) {
+  console.log(`\n### ${backend}${hasPeer ? ` vs PyTorch ${peer!.version} (${peer!.threads} threads), calls interleaved` : ''}`);
+  console.log('| measurement | tfjs | tfjs rate | PyTorch | PyTorch rate | tfjs/PyTorch time | note |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const row of rows) if (row.value != null) console.log(fmt(row));
   const skipped = rows.filter((r) => r.value == null);
-  if (skipped.length > 0) console.log(`(not timed on ${backend}: ${[...new Set(skipped.map((r) => r.note))].join('; ')} — ${skipped.length} rows)`);
+  if (skipped.length > 0) console.log(`(not timed on ${backend}: ${[...new Set(skipped.map((r) => r.note))].join('; ')}; ${skipped.length} rows)`);
 }
 console.log(`\nload average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 process.exit(0);
