@@ -3,7 +3,7 @@
 // and prints what it wrote. The scripts only parse flags into these configs.
 import * as path from 'node:path';
 import { UserError } from '../dnnlib/errors.ts';
-import { createProgress } from '../dnnlib/progress.ts';
+import { createProgress, type Progress } from '../dnnlib/progress.ts';
 import { parseRange } from '../dnnlib/util.ts';
 import { loadNetworks, resolveNetworkArg } from '../training/network_io.ts';
 import type { G_style } from '../training/networks_stylegan.ts';
@@ -105,6 +105,15 @@ export async function loadGs(args: NetworkArgs, log: Log = stdout): Promise<G_st
 
 const resolution = (Gs: G_style) => Gs.components.synthesis.kw.resolution;
 
+/** A progress bar that starts when the first report tells it the total. */
+function lazyProgress(label: string, unit: string) {
+  let bar: Progress | null = null;
+  return {
+    update: (done: number, total: number) => (bar ??= createProgress({ total, label, unit })).update(done),
+    stop: () => bar?.stop(),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Commands.
 
@@ -124,9 +133,9 @@ export async function runFigures(c: FiguresConfig, log: Log = stdout): Promise<s
       const file = path.join(c.outdir, fig.file);
       const [w, h] = fig.canvas(resolution(Gs), Gs.num_layers);
       log(`${file} (${w}x${h})`);
-      let bar: ReturnType<typeof createProgress> | null = null;
-      const png = await fig.draw(Gs, { noise, onProgress: (done, total) => (bar ??= createProgress({ total, label: name, unit: 'img' })).update(done) });
-      (bar as ReturnType<typeof createProgress> | null)?.stop();
+      const bar = lazyProgress(name, 'img');
+      const png = await fig.draw(Gs, { noise, onProgress: bar.update });
+      bar.stop();
       writePng(file, png);
       files.push(file);
     }
