@@ -128,6 +128,11 @@ export async function exportDataset(tfrecordDir: string, source: ImageSource, op
     return { numImages: exporter.curImages, shape: exporter.imageShape!, files: files.map((f) => path.resolve(f)) };
   } catch (err) {
     if (created) removeIfEmpty(tfrecordDir);
+    // Write errors on an open file carry no path (ENOSPC, EIO, EDQUOT…): name the output.
+    const e = err as NodeJS.ErrnoException;
+    if (!(err instanceof UserError) && typeof e?.code === 'string' && e.path === undefined && e.syscall !== undefined) {
+      throw new UserError(`${tfrecordDir}: cannot write the dataset (${e.code}: ${e.message})`);
+    }
     throw err;
   }
 }
