@@ -157,3 +157,32 @@ test('corrupted network pickles (random byte edits, cuts, deletions) fail only w
     assert.ok(r.refused > 0, stem);
   }
 });
+
+// Plain Python data at protocols 0/2/4/5 and hand-written rare opcodes; zoo.json is Python's own
+// unpickling of each file (encoding='latin1', as NVIDIA's loaders), normalized the same way as here.
+function normalize(x: unknown): unknown {
+  if (x === null || typeof x === 'boolean' || typeof x === 'string') return x;
+  if (typeof x === 'bigint') return { int: x.toString() };
+  if (typeof x === 'number') return Object.is(x, -0) ? { float: '-0' } : Number.isFinite(x) ? x : { float: x > 0 ? 'inf' : '-inf' };
+  if (x instanceof Uint8Array) return { bytes: Buffer.from(x).toString('hex') };
+  if (Array.isArray(x)) return x.map(normalize);
+  if (x instanceof Set) return { set: [...x].map(normalize).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)) };
+  if (x instanceof Map) return { dict: [...x].map(([k, v]) => [normalize(k), normalize(v)]) };
+  throw new Error(`unexpected value ${String(x)}`);
+}
+
+test('opcode zoo: every protocol and the rare opcodes give what Python itself unpickles', () => {
+  const expected = readJson('zoo.json') as Record<string, unknown>;
+  // Data-only handlers for the builtins protocols 0–2 use for sets and empty bytes.
+  const allowGlobals = {
+    ...NETWORK_GLOBALS,
+    '__builtin__.set': { call: (args: unknown[]) => new Set(args[0] as unknown[]) },
+    '__builtin__.frozenset': { call: (args: unknown[]) => new Set(args[0] as unknown[]) },
+    '__builtin__.bytes': { call: () => new Uint8Array(0) },
+  };
+  assert.equal(Object.keys(expected).length, 5);
+  for (const [file, value] of Object.entries(expected)) {
+    const got = parsePickle(fs.readFileSync(path.join(DIR, file)), { allowGlobals, fileName: file });
+    assert.deepEqual(normalize(got), value, file);
+  }
+});
