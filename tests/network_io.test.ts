@@ -75,6 +75,14 @@ test('loadNetworks rebuilds G, D and Gs from a snapshot: every variable and the 
   } finally {
     back.G?.dispose(); back.D?.dispose(); back.Gs.dispose();
   }
+  // A trimmed file with only Gs/ tensors (what models/ may ship) loads too.
+  const snap = loadSnapshot(snapshot);
+  const trimmed = path.join(tmp(), 'gs-only.safetensors');
+  saveSnapshot(trimmed, { G: new Map(), D: new Map(), Gs: snap.Gs, kwargs: { Gs: snap.kwargs.Gs }, kimg: snap.kimg });
+  const gsOnly = await loadNetworks(trimmed);
+  assert.deepEqual([gsOnly.G, gsOnly.D], [undefined, undefined]);
+  assert.deepEqual(gsOnly.Gs.getVar('dlatent_avg').dataSync(), nets.Gs.getVar('dlatent_avg').dataSync());
+  gsOnly.Gs.dispose();
   const onlyGs = await loadNetworks(snapshot, { networks: ['Gs'] });
   assert.equal(onlyGs.G, undefined);
   assert.equal(onlyGs.D, undefined);
