@@ -77,10 +77,12 @@ runMain(async () => {
     .option('wgan-target', { type: 'number', describe: 'gradient-norm target of the WGAN-GP penalty (default 1)' })
     .option('fp16', { type: 'boolean', describe: "NVIDIA's -fp16: dynamic loss scaling (tfjs has no float16 tensors; the start line says exactly what it does)" })
     .option('seed', { type: 'number', describe: 'seed of every random stream (default 1000, as train.py)' })
-    .group(['fmap-base', 'fmap-max', 'mapping-layers', 'style-mixing-prob', 'no-pixel-norm', 'no-instance-norm', 'no-noise', 'no-styles', 'no-const-input', 'no-blur', 'no-wscale', 'nonlinearity', 'num-channels', 'label-size'], 'Networks:')
+    .group(['fmap-base', 'fmap-max', 'mapping-layers', 'latent-size', 'mapping-fmaps', 'style-mixing-prob', 'no-pixel-norm', 'no-instance-norm', 'no-noise', 'no-styles', 'no-const-input', 'no-blur', 'no-wscale', 'nonlinearity', 'num-channels', 'label-size'], 'Networks:')
     .option('fmap-base', { type: 'number', describe: 'overall multiplier for feature maps (G and D; default 8192)' })
     .option('fmap-max', { type: 'number', describe: 'maximum feature maps per layer (G and D; default 512)' })
     .option('mapping-layers', { type: 'number', describe: 'mapping network depth (G_style; default 8, 0 in configs a/b)' })
+    .option('latent-size', { type: 'number', describe: 'size of z (and of w in G_style; default 512; progan: nf(0))' })
+    .option('mapping-fmaps', { type: 'number', describe: 'width of the mapping network (G_style; default 512)' })
     .option('style-mixing-prob', { type: 'number', describe: 'style-mixing probability (G_style; default 0.9 in f, 0 in a–e)' })
     .option('no-pixel-norm', { type: 'boolean', describe: 'switch off pixel norm (configs a, b, progan)' })
     .option('no-instance-norm', { type: 'boolean', describe: 'switch off instance norm / AdaIN normalisation (c–f)' })
@@ -155,6 +157,8 @@ runMain(async () => {
     fmap_base: wholeNumber('fmap-base', argv['fmap-base']),
     fmap_max: wholeNumber('fmap-max', argv['fmap-max']),
     mapping_layers: wholeNumber('mapping-layers', argv['mapping-layers'], 0),
+    latent_size: wholeNumber('latent-size', argv['latent-size']),
+    mapping_fmaps: wholeNumber('mapping-fmaps', argv['mapping-fmaps']),
     no_pixel_norm: argv['no-pixel-norm'], no_instance_norm: argv['no-instance-norm'], no_noise: argv['no-noise'],
     no_styles: argv['no-styles'], no_const_input: argv['no-const-input'], no_blur: argv['no-blur'], no_wscale: argv['no-wscale'],
     nonlinearity: argv.nonlinearity as 'relu' | 'lrelu' | undefined,

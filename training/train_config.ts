@@ -170,6 +170,9 @@ export interface TrainOverrides {
   fmap_base?: number;
   fmap_max?: number;
   mapping_layers?: number;
+  /** z and w size (G_style: latent_size = dlatent_size; G_paper: latent_size). */
+  latent_size?: number;
+  mapping_fmaps?: number;
   minibatch_base?: number;
   minibatch_dict?: ResolutionDict;
   G_lrate_base?: number;
@@ -276,6 +279,11 @@ export function resolveTrainConfig(o: TrainOverrides): TrainConfig {
     }
   });
   set(o.mapping_layers, (v) => { STYLE_ONLY(config, 'mapping-layers'); G.mapping_layers = v; });
+  set(o.mapping_fmaps, (v) => { STYLE_ONLY(config, 'mapping-fmaps'); G.mapping_fmaps = v; });
+  set(o.latent_size, (v) => {
+    G.latent_size = v;
+    if (config !== 'progan') G.dlatent_size = v;
+  });
   set(o.style_mixing_prob, (v) => {
     STYLE_ONLY(config, 'style-mixing-prob');
     if (!(v >= 0 && v <= 1)) throw new UserError(`--style-mixing-prob: expected a probability in [0, 1], got ${v}`, 2);
