@@ -58,7 +58,8 @@ export function uint8ToDynamicRange(src: Uint8Array): Float32Array {
   const lut = new Float32Array(256);
   for (let v = 0; v < 256; v++) lut[v] = Math.fround(Math.fround(v * scale) - 1);
   const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = lut[src[i]!]!;
+  const n = src.length;
+  for (let i = 0; i < n; i++) out[i] = lut[src[i]!]!;
   return out;
 }
 
