@@ -15,6 +15,8 @@ import { resolveTrainConfig, type TrainOverrides } from '../training/train_confi
 import { trainingLoop, type TickInfo } from '../training/training_loop.ts';
 import { simulateTraining } from '../training/schedule.ts';
 import { loadSnapshot } from '../training/snapshot.ts';
+import { locateResume } from '../training/train_state.ts';
+import { UserError } from '../dnnlib/errors.ts';
 import { makeRectDataset } from './_train_dataset.ts';
 import { useTestBackend } from './_backend.ts';
 
@@ -113,6 +115,37 @@ test('a non-finite loss stops with a message naming the tick and keeps the last 
   assert.ok(files.includes('network-snapshot-000000.safetensors'));
   assert.ok(!files.includes('network-final.safetensors'));
   assert.equal(loadSnapshot(path.join(res.runDir, 'network-snapshot-000000.safetensors')).trainingState.cur_tick, 1);
+});
+
+test('abort.txt in the run dir stops at the next tick and still writes network-final', async () => {
+  const c = resolveTrainConfig({ ...TINY, dataset: 'rects', data_dir: path.join(tmp, 'datasets'), result_dir: path.join(tmp, 'r4'), total_kimg: 0.5 });
+  const ticks: number[] = [];
+  const res = await trainingLoop(c, {
+    quietProgress: true,
+    onTick: (t) => {
+      ticks.push(t.tick);
+      if (t.tick === 1) fs.writeFileSync(path.join(tmp, 'r4', '00000-sgan-rects-1gpu', 'abort.txt'), '');
+    },
+  });
+  assert.equal(res.status, 'aborted');
+  assert.deepEqual(ticks, [1]);
+  assert.equal(loadSnapshot(path.join(res.runDir, 'network-final.safetensors')).trainingState.cur_nimg, 128);
+});
+
+test('--resume finds a file, a run dir\'s newest snapshot (final last), or the newest run of this desc', () => {
+  const root = path.join(tmp, 'locate');
+  const mk = (dir: string, files: string[]) => { fs.mkdirSync(path.join(root, dir), { recursive: true }); for (const f of files) fs.writeFileSync(path.join(root, dir, f), ''); };
+  mk('00000-sgan-x-1gpu', ['network-snapshot-000010.safetensors', 'network-final.safetensors', 'network-snapshot-000120.safetensors']);
+  mk('00001-sgan-x-1gpu', ['network-snapshot-000002.safetensors', 'network-snapshot-000140.safetensors']);
+  mk('00002-sgan-x-1gpu', []); // started, no snapshot yet
+  mk('00003-sgan-y-1gpu', ['network-snapshot-000500.safetensors']);
+  assert.equal(locateResume('latest', root, 'sgan-x-1gpu'), path.join(root, '00001-sgan-x-1gpu', 'network-snapshot-000140.safetensors'));
+  assert.equal(locateResume(path.join(root, '00000-sgan-x-1gpu'), root, 'ignored'), path.join(root, '00000-sgan-x-1gpu', 'network-final.safetensors'));
+  const file = path.join(root, '00003-sgan-y-1gpu', 'network-snapshot-000500.safetensors');
+  assert.equal(locateResume(file, root, 'sgan-x-1gpu'), file);
+  assert.throws(() => locateResume('latest', root, 'sgan-z-1gpu'), (e: unknown) => e instanceof UserError && /no run directory .*sgan-z-1gpu holds a snapshot/.test(e.message));
+  assert.throws(() => locateResume(path.join(root, '00002-sgan-x-1gpu'), root, 'x'), /holds no network-\*\.safetensors snapshot/);
+  assert.throws(() => locateResume(path.join(root, 'nope'), root, 'x'), /no such snapshot file or run directory/);
 });
 
 function spawnTrain(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {

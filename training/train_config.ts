@@ -374,7 +374,8 @@ export function fp16Description(c: TrainConfig, backend: string): string {
   const parts = [
     `fp16 on the ${backend} backend: tfjs has no float16 tensors, so G and D compute and store float32;`,
     'what --fp16 does here is NVIDIA\'s dynamic loss scaling in both Adam optimizers',
-    '(scale 2^64 at start, ×2^0.0005 per finite step, ÷2 and the update skipped per overflow)',
+    '(scale 2^64 at start, ×2^0.0005 per finite step, ÷2 and the update skipped per overflow);',
+    'in float32 a power-of-two scale is exact, so results change only where a scaled gradient overflows float32',
   ];
   if (c.network_config === 'progan') parts.push('and G_paper pixelnorm_epsilon 1e-4 (ProGAN\'s -fp16 line)');
   return parts.join(' ');
