@@ -148,7 +148,10 @@ function blurWith(k: number[][], flipped: number[][]): (x: tf.Tensor4D) => tf.Te
   return f as unknown as (x: tf.Tensor4D) => tf.Tensor4D;
 }
 
-/** upscale2d: nearest-neighbour ×factor via a broadcast add of zeros (differentiable to any order). */
+/**
+ * upscale2d: nearest-neighbour ×factor via a broadcast add of zeros, differentiable to any order
+ * (tf.broadcastTo and rank-6 tile are not: both run the Tile kernel, whose gradient stops at rank 4).
+ */
 export function upscale2d(x: tf.Tensor4D, factor = 2): tf.Tensor4D {
   if (factor === 1) return x;
   const [n, h, w, c] = x.shape;
