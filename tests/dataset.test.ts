@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { TFRecordDataset, itemsPerBuffer, mirrorInPlace, uint8ToDynamicRange } from '../training/dataset.ts';
 import { readLevel } from '../training/dataset_tool/dataset_dir.ts';
 import { useTestBackend } from './_backend.ts';
+import { RandomState } from '../dnnlib/random.ts';
 
 const FIX = path.join(import.meta.dirname, 'fixtures', 'dataset');
 const RGB = path.join(FIX, 'expected_rgb');
@@ -84,14 +85,15 @@ test('shuffle buffer: seeded, each pass a permutation of all images, repeat cont
   const perItem = 3 * 4 * 4;
   // A 4-item window: shuffle_mb such that ceil(mb·2^20 / 48) = 4 is impossible in whole MB, so
   // use the full window (all 9 fit) and compare seeds.
-  const run = async (seed: number) => {
-    const d = new TFRecordDataset(RGB, { seed });
+  const run = async (seed: number, shared = false) => {
+    const d = new TFRecordDataset(RGB, shared ? { rng: new RandomState(seed) } : { seed });
     const mb = (await d.getMinibatchNp(18, 3))!;
     await d.close();
     return ids(mb, perItem, all);
   };
   const a = await run(1), b = await run(1), c = await run(2);
   assert.deepEqual(a, b, 'same seed, same order');
+  assert.deepEqual(await run(1, true), a, 'a given RandomState draws like the seed');
   assert.notDeepEqual(a, c, 'different seed, different order');
   assert.deepEqual([...a.slice(0, 9)].sort(), [0, 1, 2, 3, 4, 5, 6, 7, 8], 'first pass holds every image once');
   assert.deepEqual([...a.slice(9)].sort(), [0, 1, 2, 3, 4, 5, 6, 7, 8], 'second pass too');

@@ -35,6 +35,8 @@ export interface TFRecordDatasetOptions {
   mirrorAugment?: boolean;
   /** Seed of the RandomState behind shuffling, mirroring and random labels. */
   seed?: number;
+  /** Or the RandomState itself (shared with the training loop); takes precedence over seed. */
+  rng?: RandomState;
 }
 
 export interface MinibatchNp {
@@ -151,7 +153,7 @@ export class TFRecordDataset {
   private readonly layout: DatasetLayout;
   private readonly labels: Float32Array;
   private readonly numLabelRows: number;
-  private readonly opts: Required<Omit<TFRecordDatasetOptions, 'resolution' | 'labelFile'>>;
+  private readonly opts: Required<Omit<TFRecordDatasetOptions, 'resolution' | 'labelFile' | 'rng'>>;
   private readonly rng: RandomState;
   private stream: LevelStream | null = null;
   private curMinibatch = -1;
@@ -167,7 +169,7 @@ export class TFRecordDataset {
       mirrorAugment: options.mirrorAugment ?? false,
       seed: options.seed ?? 0,
     };
-    this.rng = new RandomState(this.opts.seed);
+    this.rng = options.rng ?? new RandomState(this.opts.seed);
     this.layout = openDatasetDir(tfrecordDir, { resolution: options.resolution });
     this.resolution = this.layout.resolution;
     this.resolutionLog2 = this.layout.resolutionLog2;
