@@ -9,7 +9,7 @@ import type { RandomStateSnapshot } from '../dnnlib/random.ts';
 import type { Network } from './network.ts';
 import type { Optimizer } from './optimizer.ts';
 import { saveNetworkSnapshot } from './network_io.ts';
-import { loadSnapshot, type TensorMap } from './snapshot.ts';
+import { type Snapshot, type TensorMap } from './snapshot.ts';
 import { list_network_pkls } from './misc.ts';
 
 export interface LoopCounters {
@@ -69,16 +69,21 @@ export function saveTrainingSnapshot(file: string, a: SaveTrainingArgs): void {
   });
 }
 
-/** Reads the loop state and optimizer moments of a snapshot into the optimizers; returns the state. */
-export function restoreTrainingState(file: string, nets: { G: Network; D: Network }, opts: { G_opt: Optimizer; D_opt: Optimizer }): TrainingState {
-  const snap = loadSnapshot(file);
-  const name = path.basename(file);
+/** The loop state of a snapshot; a UserError when the file is not a training snapshot. */
+export function trainingStateOf(snap: Snapshot, file: string): TrainingState {
   const st = snap.trainingState as unknown as Partial<TrainingState>;
   const need = ['cur_nimg', 'cur_tick', 'tick_start_nimg', 'prev_lod', 'total_time', 'rng', 'G_opt', 'D_opt'] as const;
   const missing = need.filter((k) => st[k] === undefined);
   if (missing.length) {
-    throw new UserError(`${name}: not a training snapshot (no ${missing.join(', ')} in its training state); --resume needs a network-snapshot-*.safetensors written by train.ts`);
+    throw new UserError(`${path.basename(file)}: not a training snapshot (no ${missing.join(', ')} in its training state); --resume needs a network-snapshot-*.safetensors written by train.ts`);
   }
+  return st as TrainingState;
+}
+
+/** Loads the optimizer moments of a training snapshot into the optimizers (variables matched by NVIDIA name). */
+export function restoreOptimizers(snap: Snapshot, file: string, nets: { G: Network; D: Network }, opts: { G_opt: Optimizer; D_opt: Optimizer }): void {
+  const name = path.basename(file);
+  const st = trainingStateOf(snap, file);
   const restore = (prefix: 'G' | 'D', net: Network, opt: Optimizer, o: { t: number; loss_scaling_log2: number }) => {
     const names = trainableNames(net);
     const part = (slot: 'm' | 'v') => names.map((n) => {
@@ -88,9 +93,8 @@ export function restoreTrainingState(file: string, nets: { G: Network; D: Networ
     });
     opt.importState({ t: o.t, m: part('m'), v: part('v'), loss_scaling_log2: o.loss_scaling_log2 });
   };
-  restore('G', nets.G, opts.G_opt, st.G_opt!);
-  restore('D', nets.D, opts.D_opt, st.D_opt!);
-  return st as TrainingState;
+  restore('G', nets.G, opts.G_opt, st.G_opt);
+  restore('D', nets.D, opts.D_opt, st.D_opt);
 }
 
 /** The run directories under `resultDir` whose name ends in `-<desc>`, newest (highest id) first. */

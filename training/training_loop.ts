@@ -22,7 +22,8 @@ import { Optimizer } from './optimizer.ts';
 import { training_schedule, type TrainingSchedule } from './schedule.ts';
 import { formatTickLine, saveImageGrid, snapshotGridSize, tickSummaries } from './misc.ts';
 import { TrainStep, generateGrid, latentSize, processReals, setLod } from './train_step.ts';
-import { locateResume, restoreTrainingState, saveTrainingSnapshot, type TrainingState } from './train_state.ts';
+import { locateResume, restoreOptimizers, saveTrainingSnapshot, trainingStateOf, type TrainingState } from './train_state.ts';
+import { loadSnapshot, type Snapshot } from './snapshot.ts';
 import { TickStats, appendStatsLine, lossLine, writeLossPlot } from './train_report.ts';
 import { fp16Description, parseGridSize, type TrainConfig } from './train_config.ts';
 
@@ -111,6 +112,8 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
   const datasetDir = path.join(c.dataset.data_dir, c.dataset.tfrecord_dir);
   if (!fs.existsSync(datasetDir)) throw new UserError(`--dataset: ${datasetDir}: no such dataset directory (create it with dataset_tool.ts)`, 1);
   const resumeFile = c.resume ? locateResume(c.resume, c.result_dir, c.desc) : null;
+  const resumeSnap: Snapshot | null = resumeFile ? loadSnapshot(resumeFile) : null;
+  const resumeState = resumeSnap ? trainingStateOf(resumeSnap, resumeFile!) : null;
 
   const runDir = createRunDir(c.result_dir, c.desc);
   const log = new RunLog(runDir);
@@ -126,7 +129,9 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
     out('Streaming data using training.dataset.TFRecordDataset...');
     dataset = new TFRecordDataset(datasetDir, {
       resolution: c.dataset.resolution ?? undefined, maxLabelSize: c.dataset.max_label_size,
-      mirrorAugment: c.train.mirror_augment, seed: c.train.seed,
+      // A resumed run cannot restore the reader's shuffle buffer; a seed moved by the progress at least
+      // keeps it from replaying the first run's image order.
+      mirrorAugment: c.train.mirror_augment, seed: (c.train.seed + (resumeState?.cur_nimg ?? 0)) % 2 ** 32,
     });
     const [C, Rz] = dataset.shape;
     out(`Dataset shape = [${dataset.shape.join(', ')}]`);
@@ -155,8 +160,9 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
     const D_opt = new Optimizer([...D.trainables.values()], { name: 'TrainD', ...c.D_opt });
     const rng = new RandomState(c.train.seed + 1);
     let counters = { cur_nimg: 0, cur_tick: 0, tick_start_nimg: 0, prev_lod: -1.0, total_time: 0 };
-    if (resumeFile) {
-      const st = restoreTrainingState(resumeFile, { G, D }, { G_opt, D_opt });
+    if (resumeFile && resumeSnap && resumeState) {
+      restoreOptimizers(resumeSnap, resumeFile, { G, D }, { G_opt, D_opt });
+      const st = resumeState;
       rng.set_state(st.rng);
       counters = { cur_nimg: st.cur_nimg, cur_tick: st.cur_tick, tick_start_nimg: st.tick_start_nimg, prev_lod: st.prev_lod, total_time: st.total_time };
       out(`Resuming from kimg ${(st.cur_nimg / 1000).toFixed(3)} (tick ${st.cur_tick}, lod ${st.lod.toFixed(4)})`);
@@ -183,6 +189,7 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
       ...c, resume: resumeFile, dataset_shape: dataset.shape, label_size: dataset.labelSize,
       backend: backend?.line ?? null, fp16_effect: fp16Description(c, backend?.backend ?? 'current'),
       grid_size: [gw, gh],
+      networks: Object.fromEntries([G, D].map((n) => [n.name, { func_name: n.constructor.name, ...n.static_kwargs }])),
     }));
     await saveImageGrid({ data: gridReals.images, shape: [gw * gh, C, Rz, Rz] }, [0, 255], [gw, gh], path.join(runDir, 'reals.png'));
     // Gs follows G's lod through the moving average; at start it must show the schedule's lod.
