@@ -63,6 +63,10 @@ test('a tiny run writes NVIDIA\'s run dir, tick lines on the schedule, and keeps
   const sim = simulateTraining(0.5, SCHED, { network_snapshot_ticks: 2 });
   assert.deepEqual(ticks.map((t) => [t.tick, t.kimg, t.lod]), sim.ticks.map((t) => [t.tick, t.kimg, t.lod]));
   assert.deepEqual(sim.ticks.map((t) => t.kimg), [0.128, 0.256, 0.384, 0.512]);
+  // Adam is reset at the start, when the fade begins and when it ends (§3.5 step 2).
+  assert.equal(sim.optimizer_resets, 3);
+  assert.equal(ticks.at(-1)!.optimizerResets, sim.optimizer_resets);
+  assert.deepEqual(ticks.map((t) => t.optimizerResets), [1, 3, 3, 3]);
   assert.deepEqual(readStats(res.runDir).map(tickOf), sim.ticks.map((t) => [t.tick, t.kimg, t.lod]));
   // The tick line with NVIDIA's field widths, in the log.
   const log = fs.readFileSync(path.join(res.runDir, 'log.txt'), 'utf8');

@@ -34,6 +34,8 @@ export interface TickInfo {
   minibatch: number;
   means: Record<string, number>;
   numTensors: number;
+  /** Adam resets so far in this process (both optimizers reset together). */
+  optimizerResets: number;
 }
 
 export interface TrainingLoopHooks {
@@ -210,6 +212,7 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
     let lastSnapshot: string | null = null;
     let sched = sched0(cur_nimg);
     let status: TrainingStatus = 'done';
+    let optimizerResets = 0;
 
     const state = (): TrainingState => ({
       cur_nimg, cur_tick, tick_start_nimg, prev_lod, total_time: Date.now() / 1000 - startTime,
@@ -232,6 +235,7 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
         if (Math.floor(sched.lod) !== Math.floor(prev_lod) || Math.ceil(sched.lod) !== Math.ceil(prev_lod)) {
           G_opt.reset();
           D_opt.reset();
+          optimizerResets++;
         }
       }
       prev_lod = sched.lod;
@@ -285,7 +289,7 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
 
         if (cur_tick % c.train.image_snapshot_ticks === 0 || done) await saveFakes(cur_nimg);
         if (cur_tick % c.train.network_snapshot_ticks === 0 || done || cur_tick === 1) snapshot(snapshotName(cur_nimg));
-        hooks.onTick?.({ tick: cur_tick, kimg: cur_nimg / 1000, lod: sched.lod, minibatch: sched.minibatch, means, numTensors: tf.memory().numTensors });
+        hooks.onTick?.({ tick: cur_tick, kimg: cur_nimg / 1000, lod: sched.lod, minibatch: sched.minibatch, means, numTensors: tf.memory().numTensors, optimizerResets });
         tick_start_time = Date.now() / 1000;
         if (fs.existsSync(path.join(runDir, 'abort.txt'))) {
           out('abort.txt found in the run dir: stopping');
