@@ -98,7 +98,11 @@ test('--fp16 turns on NVIDIA\'s loss scaling in both optimizers and says so', ()
   assert.match(line, /no float16 tensors/);
   assert.match(line, /loss scaling/);
   assert.match(line, /2\^64/);
-  assert.equal(resolveTrainConfig({ dataset: 'x', config: 'progan', fp16: true }).G_args.pixelnorm_epsilon, 1e-4);
+  assert.equal(c.desc, 'sgan-x-1gpu-fp16');
+  const p = resolveTrainConfig({ dataset: 'x', config: 'progan', fp16: true });
+  assert.equal(p.G_args.pixelnorm_epsilon, 1e-4);
+  assert.equal(p.desc, 'pgan-x-preset-v2-1gpu-fp16');
+  assert.match(fp16Description(p, 'cpu'), /also sets G_paper pixelnorm_epsilon 1e-4/);
   assert.match(fp16Description(resolveTrainConfig({ dataset: 'x' }), 'cpu'), /off/);
 });
 

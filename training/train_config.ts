@@ -362,6 +362,7 @@ export function resolveTrainConfig(o: TrainOverrides): TrainConfig {
     c.G_opt.use_loss_scaling = true;
     c.D_opt.use_loss_scaling = true;
     if (config === 'progan') G.pixelnorm_epsilon = 1e-4;
+    c.desc = config === 'progan' ? c.desc.replace(/-fp32$/, '-fp16') : `${c.desc}-fp16`;
   }
 
   if (o.desc) c.desc += `-${o.desc}`;
@@ -377,6 +378,7 @@ export function fp16Description(c: TrainConfig, backend: string): string {
     '(scale 2^64 at start, ×2^0.0005 per finite step, ÷2 and the update skipped per overflow);',
     'in float32 a power-of-two scale is exact, so results change only where a scaled gradient overflows float32',
   ];
-  if (c.network_config === 'progan') parts.push('and G_paper pixelnorm_epsilon 1e-4 (ProGAN\'s -fp16 line)');
-  return parts.join(' ');
+  let line = parts.join(' ');
+  if (c.network_config === 'progan') line += '; it also sets G_paper pixelnorm_epsilon 1e-4 (ProGAN\'s -fp16 line)';
+  return line;
 }
