@@ -29,7 +29,7 @@ export interface TFRecordDatasetOptions {
   repeat?: boolean;
   /** Shuffle window in megabytes of uint8 images; 0 = file order. */
   shuffleMb?: number;
-  /** Read-ahead in megabytes (capped at 64 MB per level; NVIDIA's default 2048). */
+  /** Read-ahead in megabytes (capped at 16 MB per level; NVIDIA's default 2048). */
   prefetchMb?: number;
   /** Flip each image of getMinibatch() horizontally with probability 0.5 (process_reals). */
   mirrorAugment?: boolean;
@@ -211,7 +211,7 @@ export class TFRecordDataset {
     const res = this.resolution >> l;
     const bytesPerItem = this.shape[0] * res * res;
     // Read-ahead chunk: the prefetch window, capped so memory stays bounded (two chunks live).
-    const readAhead = Math.min(Math.max(itemsPerBuffer(this.opts.prefetchMb, bytesPerItem) * bytesPerItem, 1 << 16), 64 << 20);
+    const readAhead = Math.min(Math.max(itemsPerBuffer(this.opts.prefetchMb, bytesPerItem) * bytesPerItem, 1 << 16), 16 << 20);
     this.stream = new LevelStream(this.layout.levelFiles[l]!, this.numLabelRows,
       itemsPerBuffer(this.opts.shuffleMb, bytesPerItem), this.opts.repeat, readAhead, this.rng);
     this.curMinibatch = minibatchSize;
