@@ -211,9 +211,17 @@ export function prepareRunMetrics(cfg: RunMetricsConfig): RunMetricsPlan {
   if (need(cfg.vgg16 !== undefined, (m) => m.startsWith('ppl_'))) {
     for (const f of cfg.vgg16!) if (!fs.existsSync(f)) throw new UserError(`--vgg16 ${f}: no such file (the PPL LPIPS weights: ${WEIGHTS_FILES.torchvision_vgg16.fileName} and ${WEIGHTS_FILES.lpips_vgg_lin.fileName})`);
   }
-  if (need(cfg.classifiers !== undefined, (m) => m === 'ls')) {
-    if (!fs.existsSync(cfg.classifiers!) || !fs.statSync(cfg.classifiers!).isDirectory()) {
-      throw new UserError(`--classifiers ${cfg.classifiers}: no such directory (it should hold celebahq-classifier-00-male.pkl … -39-wearing-necktie.pkl)`);
+  if (cfg.metrics.includes('ls')) {
+    // The classifiers come from --classifiers only: 40 files on Google Drive / NVIDIA's CDN.
+    if (cfg.classifiers === undefined) {
+      throw new UserError(`ls needs the 40 CelebA-HQ attribute classifiers: download ${classifierFile(0).fileName} … ${classifierFile(39).fileName} and pass --classifiers DIR`);
+    }
+    if (!fs.existsSync(cfg.classifiers) || !fs.statSync(cfg.classifiers).isDirectory()) {
+      throw new UserError(`--classifiers ${cfg.classifiers}: no such directory (it should hold ${classifierFile(0).fileName} … ${classifierFile(39).fileName})`);
+    }
+    for (let i = 0; i < 40; i++) {
+      const file = path.join(cfg.classifiers, classifierFile(i).fileName);
+      if (!fs.existsSync(file)) throw new UserError(`--classifiers ${cfg.classifiers}: ${classifierFile(i).fileName} is missing (ls needs all 40 CelebA-HQ attribute classifiers)`);
     }
   }
   if (cfg.metrics.includes(PROXY_METRIC_NAME)) {
@@ -513,7 +521,7 @@ async function evaluate(metric: string, networkFile: string, Gs: Network, s: Sha
           synthesis: (dl: tf.Tensor3D) => synthesis.run(dl, { randomize_noise: true, rng: noiseRng }),
         },
         classifier: (idx: number) => {
-          const file = path.join(cfg.classifiers ?? path.join(cfg.cacheDir ?? '', '__none__'), classifierFile(idx).fileName);
+          const file = path.join(cfg.classifiers!, classifierFile(idx).fileName);
           const c = loadAttributeClassifier(file);
           loaded.push(c);
           infos.push({ name: classifierFile(idx).fileName, file, sha256: sha256File(file) });
@@ -555,15 +563,6 @@ async function prepareShared(plan: RunMetricsPlan, log: Log): Promise<Shared> {
   if (cfg.metrics.some((m) => m.startsWith('ppl_'))) {
     const w = await loadLpipsWeights(cfg, log);
     s.lpips = { net: new LpipsVgg16(w.map), infos: w.infos, verified: w.verified };
-  }
-  if (cfg.metrics.includes('ls')) {
-    if (cfg.classifiers === undefined) {
-      throw new UserError(`ls needs the 40 CelebA-HQ attribute classifiers: download ${classifierFile(0).fileName} … ${classifierFile(39).fileName} and pass --classifiers DIR`);
-    }
-    for (let i = 0; i < 40; i++) {
-      const file = path.join(cfg.classifiers, classifierFile(i).fileName);
-      if (!fs.existsSync(file)) throw new UserError(`--classifiers ${cfg.classifiers}: ${classifierFile(i).fileName} is missing (all 40 CelebA-HQ attribute classifiers are needed for ls)`);
-    }
   }
   return s;
 }

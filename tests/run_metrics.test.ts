@@ -183,6 +183,10 @@ test('bad input is one line naming the flag and the file', () => {
   assertOneLineError(cli(['--network', net1, '--metrics', 'fid50k', '--dataset', 'fmnist', '--data-dir', dataDir, '--inception', noweights]), new RegExp(`--inception ${noweights.replace(/[.]/g, '\\.')}: no such file`));
   assertOneLineError(cli(['--network', net1, '--metrics', 'ppl_zfull', '--vgg16', noweights]), new RegExp(`--vgg16 ${noweights.replace(/[.]/g, '\\.')}: no such file`));
   assertOneLineError(cli(['--network', net1, '--metrics', 'ls', '--classifiers', path.join(tmp, 'no-classifiers')]), /--classifiers .*no-classifiers: no such directory/);
+  assertOneLineError(cli(['--network', net1, '--metrics', 'ls']), /ls needs the 40 CelebA-HQ attribute classifiers: download celebahq-classifier-00-male\.pkl … celebahq-classifier-39-wearing-necktie\.pkl and pass --classifiers DIR/);
+  fs.mkdirSync(path.join(tmp, 'some-classifiers'), { recursive: true });
+  fs.writeFileSync(path.join(tmp, 'some-classifiers', 'celebahq-classifier-00-male.pkl'), '');
+  assertOneLineError(cli(['--network', net1, '--metrics', 'ls', '--classifiers', path.join(tmp, 'some-classifiers')]), /--classifiers .*some-classifiers: celebahq-classifier-01-smiling\.pkl is missing/);
   assertOneLineError(cli(['--metrics', 'fid50k']), /no network: pass --network .* or --run-dir/);
   assertOneLineError(cli(['--run-dir', runDir, '--snapshot', '7', '--metrics', 'fid_proxy_fmnist']), /--snapshot 7: no such snapshot in .*\(have: network-snapshot-000001\.safetensors, network-snapshot-000002\.safetensors\)/);
   assertOneLineError(cli(['--network', net1, '--metrics', 'fid50k', '--num-images', 'many']), /--num-images: expected a whole number/);
@@ -234,4 +238,32 @@ test('fid50k with --num-images and a random-weight Inception via --inception: re
   const j2 = JSON.parse(fs.readFileSync(path.join(resultDir, '00001-run_metrics-fid50k', 'metric-fid50k.jsonl'), 'utf8').trim());
   assert.equal(j2.pipeline.realsCache.hit, true);
   assert.equal(j2.results.fid50k, j.results.fid50k, 'same seed and cached reals: the same FID');
+});
+
+/** Deterministic random LPIPS weights (torchvision VGG16 features + lpips lin layers) in one safetensors file. */
+function writeRandomLpips(file: string): void {
+  writeSafetensors(file, LPIPS_VGG16_LAYOUT.map(([name, shape]) => [name, { dtype: 'F32', shape: [...shape], data: detWeight(name, shape) }] as [string, SafeTensor]));
+}
+
+test('ppl_zfull and ppl_wend with --num-images and random LPIPS weights via --vgg16', async () => {
+  const weights = path.join(tmp, 'lpips-random.safetensors');
+  writeRandomLpips(weights);
+  const resultDir = path.join(tmp, 'res-ppl');
+  const r = cli(['--network', net1, '--metrics', 'ppl_zfull,ppl_wend', '--num-images', '4', '--vgg16', weights, '--result-dir', resultDir, '--seed', '2']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /ppl_zfull: --num-images 4 overrides NVIDIA's 100000 samples/);
+  const mdir = path.join(resultDir, '00000-run_metrics-ppl_zfull-ppl_wend');
+  for (const m of ['ppl_zfull', 'ppl_wend']) {
+    const res = parseResultLine(resultLines(r.stdout, m)[0]!, m);
+    assert.equal(res.note, '4 samples (--num-images), not 100000; user LPIPS weights');
+    // LPIPS with non-negative lin weights is ≥ 0, so is every scaled path length.
+    assert.ok(Number.isFinite(res.value) && res.value >= 0, `${m} = ${res.value}`);
+    const j = JSON.parse(fs.readFileSync(path.join(mdir, `metric-${m}.jsonl`), 'utf8').trim());
+    assert.equal(j.pipeline.weights[0].sha256, sha256(weights));
+    assert.equal(j.pipeline.numImages, 4);
+    // 4 samples: numpy's 1st 'lower' and 99th 'higher' percentiles are the min and the max: all kept.
+    assert.equal(j.pipeline.outliers.kept, 4);
+    assert.equal(j.params.space, m === 'ppl_zfull' ? 'z' : 'w');
+    assert.equal(j.params.epsilon, 1e-4);
+  }
 });
