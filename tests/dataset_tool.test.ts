@@ -334,3 +334,20 @@ test('CLI: Ctrl-C mid-conversion removes every partial output', async () => {
   assert.match(stderr, /interrupted \(SIGINT\)/);
   assert.deepEqual(listing(out), [], 'no records or temp files left');
 });
+
+test('strict mode takes the stored pixel values, ignoring an embedded ICC profile (as PIL does)', async () => {
+  // A PNG tagged Display P3: colour management would change its numbers, NVIDIA's PIL does not.
+  const px = Buffer.alloc(4 * 4 * 3);
+  for (let i = 0; i < px.length; i += 3) { px[i] = 200; px[i + 1] = 100; px[i + 2] = 50; }
+  const dir = path.join(tmp(), 'in');
+  fs.mkdirSync(dir);
+  const file = path.join(dir, 'p3.png');
+  await sharp(px, { raw: { width: 4, height: 4, channels: 3 } }).withIccProfile('p3', { attach: true }).png().toFile(file);
+  const stored = await sharp(file).keepIccProfile().raw().toBuffer();
+  const managed = await sharp(file).raw().toBuffer();
+  assert.notDeepEqual([...stored.subarray(0, 3)], [...managed.subarray(0, 3)], 'the profile matters for this file');
+  const out = path.join(tmp(), 'o');
+  await createFromImages(out, dir);
+  const img = [...readLevel(openDatasetDir(out).levelFiles[0]!)][0]!;
+  assert.deepEqual([img.data[0], img.data[16], img.data[32]], [...stored.subarray(0, 3)]);
+});

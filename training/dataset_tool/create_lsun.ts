@@ -14,7 +14,8 @@ import { num, str, type DatasetCommand } from './command.ts';
 
 /** Centre square crop of side min(h, w), then Lanczos resize, as uint8 CHW RGB. */
 export async function lsunImage(encoded: Uint8Array, resolution: number): Promise<Uint8Array> {
-  const img = sharp(encoded, { failOn: 'warning' });
+  // keepIccProfile: the stored numbers, as cv2.imdecode gives them (no colour management).
+  const img = sharp(encoded, { failOn: 'warning' }).keepIccProfile();
   const m = await img.metadata();
   if (!m.width || !m.height) throw new Error('no image dimensions');
   const crop = Math.min(m.width, m.height);

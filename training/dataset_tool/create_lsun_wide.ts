@@ -20,7 +20,7 @@ function roundHalfEven(x: number): number {
 }
 
 export async function lsunWideImage(encoded: Uint8Array, width: number, height: number): Promise<LoadedImage | null> {
-  const img = sharp(encoded, { failOn: 'warning' });
+  const img = sharp(encoded, { failOn: 'warning' }).keepIccProfile(); // stored numbers, as cv2
   const m = await img.metadata();
   if (!m.width || !m.height) throw new Error('no image dimensions');
   const ch = roundHalfEven((width * m.height) / m.width);

@@ -4,7 +4,8 @@
 // Without conversion flags it applies NVIDIA's strict rules, which take the pixels as stored
 // (`np.asarray(PIL.Image.open(f))`): 8-bit grayscale or RGB only. Everything else gets a clear
 // message naming the file and the flag that would convert it. With --channels / --alpha /
-// --resolution it converts: colour space, alpha, 16-bit depth, palette, and size.
+// --resolution it converts: colour space, alpha, 16-bit depth, palette, and size (converted
+// images are colour-managed to sRGB through any embedded ICC profile).
 
 import sharp from 'sharp';
 import { UserError } from '../../dnnlib/errors.ts';
@@ -99,6 +100,9 @@ export async function loadImage(file: string, opts: ConvertOptions = {}, info?: 
   if (!converting(opts)) {
     const problem = strictChannelProblem(meta);
     if (problem) throw new UserError(`${file}: ${problem}`);
+    // The stored numbers, as PIL gives them to NVIDIA's tool: no colour management through an
+    // embedded ICC profile (e.g. Display P3 photos), which sharp would otherwise apply.
+    pipeline = pipeline.keepIccProfile();
     // sharp converts everything to sRGB on output unless told; keep grayscale as stored.
     if (meta.channels === 1) pipeline = pipeline.toColourspace('b-w');
   } else {
