@@ -68,6 +68,12 @@ test('create_from_images --shuffle 0: grayscale PNGs and a JPEG stay 1-channel, 
   assertSameLevels(out, path.join(FIX, 'expected_gray'), ['03', '02']);
 });
 
+test('create_from_images: colour JPEGs (4:4:4 and 4:2:0) decode exactly as PIL', async () => {
+  const out = path.join(tmp(), 'jpeg');
+  await createFromImages(out, path.join(FIX, 'jpeg_images'));
+  assertSameLevels(out, path.join(FIX, 'expected_jpeg'), ['04', '03', '02']);
+});
+
 test('create_mnist: padded 32x32 digits and one-hot labels equal the reference', async () => {
   const out = path.join(tmp(), 'mnist');
   await createMnist(out, path.join(FIX, 'mnist'));
