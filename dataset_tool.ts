@@ -21,7 +21,7 @@ function buildCli(argv: string[]): Argv {
     // Usage mistakes are one line and exit 2, like every error of ours (not yargs' help dump).
     .fail((msg, err) => {
       if (err) throw err;
-      throw new UserError(`${msg}\nType "${PROG} --help" for usage.`, 2);
+      throw new UserError(`${msg} (see ${PROG} --help)`, 2);
     });
   for (const cmd of DATASET_COMMANDS) {
     const positionals = cmd.positionals.map((p) => `<${p.name}>`).join(' ');

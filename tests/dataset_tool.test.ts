@@ -271,6 +271,7 @@ test('CLI: create, info, and one-line errors with non-zero exit', () => {
   const usage = cli('create_from_images', out);
   assert.equal(usage.status, 2);
   assert.match(usage.stderr, /^error: Not enough non-option arguments/);
+  assert.equal(usage.stderr.trim().split('\n').length, 1, 'usage errors are one line too');
 });
 
 test('CLI: truncated and bit-flipped records given to info, extract and compare', () => {
