@@ -222,7 +222,10 @@ for (const b of wanted) {
 peer?.stop();
 
 for (const { backend, rows, peer: hasPeer } of results) {
-  console.log(`\n### ${backend}${hasPeer ? ` vs PyTorch ${peer!.version} (${peer!.threads} threads), calls interleaved` : ''}`);
+  // PyTorch's OpenMP threads spin-wait; on a loaded machine that costs it far more than TF's pool,
+  // so say which policy its numbers were taken under.
+  const omp = process.env.OMP_WAIT_POLICY ? `OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY}` : 'default OpenMP wait policy';
+  console.log(`\n### ${backend}${hasPeer ? ` vs PyTorch ${peer!.version} (${peer!.threads} threads, ${omp}), calls interleaved` : ''}`);
   console.log('| measurement | tfjs | tfjs rate | PyTorch | PyTorch rate | tfjs/PyTorch time | note |');
   console.log('|---|---|---|---|---|---|---|');
   for (const row of rows) if (row.value != null) console.log(fmt(row));
