@@ -106,5 +106,12 @@ export function decodeNpy(bytes: Uint8Array, name = '<npy>'): NpyArray {
 }
 
 export function readNpy(file: string): NpyArray {
-  return decodeNpy(fs.readFileSync(file), file);
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new UserError(`${file}: ${e.code === 'ENOENT' ? 'no such file' : `cannot read (${e.code ?? e.message})`}`);
+  }
+  return decodeNpy(bytes, file);
 }

@@ -26,6 +26,8 @@ test('constructor: autodetected shape, levels, labels', () => {
   assert.equal(new TFRecordDataset(MNIST, { maxLabelSize: 'full' }).labelSize, 10);
   assert.equal(new TFRecordDataset(MNIST, { maxLabelSize: 3 }).labelSize, 3);
   assert.equal(new TFRecordDataset(MNIST).labelSize, 0);
+  assert.equal(new TFRecordDataset(MNIST, { maxLabelSize: 'full', labelFile: 'expected_mnist-rxx.labels' }).labelSize, 10, 'label_file relative to the dataset dir');
+  assert.throws(() => new TFRecordDataset(MNIST, { maxLabelSize: 'full', labelFile: 'nope.labels' }), /nope\.labels: no such file/);
   assert.equal(itemsPerBuffer(4096, 3 * 1024 * 1024), 1366);
   assert.equal(itemsPerBuffer(0, 100), 0);
 });

@@ -8,6 +8,8 @@
 // in float32, optionally mirrored (mirror_augment). Everything random draws from one seeded
 // RandomState, so a training run is reproducible.
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../dnnlib/errors.ts';
 import { RandomState } from '../dnnlib/random.ts';
@@ -179,7 +181,12 @@ export class TFRecordDataset {
     if (!(maxLabelSize === 'full' || (Number.isInteger(maxLabelSize) && maxLabelSize >= 0))) {
       throw new UserError(`max_label_size must be 0, 'full' or a positive integer, got ${String(maxLabelSize)}`);
     }
-    this.labelFile = options.labelFile ?? this.layout.labelFile;
+    // As NVIDIA: an explicit label file that does not exist is looked up inside the dataset dir.
+    let labelFile = options.labelFile ?? this.layout.labelFile;
+    if (options.labelFile !== undefined && !fs.existsSync(options.labelFile) && fs.existsSync(path.join(tfrecordDir, options.labelFile))) {
+      labelFile = path.join(tfrecordDir, options.labelFile);
+    }
+    this.labelFile = labelFile;
     let labels = new Float32Array(0);
     let size = 0;
     let rows = Infinity; // no labels: zero-width rows, as many as there are records
