@@ -34,7 +34,12 @@ runMain(async () => {
     .option('mirror-augment', { type: 'boolean', describe: "reals mirrored at random, as in training (default with --run-dir: the run's setting; else off)" })
     .option('num-images', { type: 'string', describe: "override every metric's sample count (fid50k 50000, ppl 100000, ls 200000) for quick checks; results say so" })
     .option('result-dir', { type: 'string', default: 'results', describe: 'where numbered run dirs NNNNN-run_metrics-<metrics> are created' })
-    .options(weightsOptions)
+    .options({
+      ...weightsOptions,
+      'cache-dir': { type: 'string', describe: 'cache for metric weights (default ~/.cache/stylegan-ts), downloaded networks and real-image statistics (default ./cache, as NVIDIA)' },
+      inception: { type: 'string', describe: "FID Inception weights instead of downloading them: pytorch-fid's pt_inception-2015-12-05-6726825d.pth or a .safetensors with its tensor names" },
+      vgg16: { type: 'string', describe: 'PPL LPIPS weights instead of downloading them: vgg16-397923af.pth and lpips-v0.1-vgg.pth (repeat the flag or comma-separate), or one .safetensors holding both' },
+    })
     .option('proxy-weights', { type: 'string', describe: 'directory with weights.bin/.json of the fid_proxy_fmnist network (default tests/fixtures/metrics/proxy_fmnist)' })
     .option('seed', { type: 'string', describe: 'seed of the latents, interpolation points and noise (default random; printed and recorded)' })
     .option('prefetch', { type: 'boolean', default: true, describe: 'read the next real minibatch while features are computed (--no-prefetch to switch off)' })

@@ -451,10 +451,11 @@ async function evaluate(metric: string, networkFile: string, Gs: Network, s: Sha
           }
         }
         const weightsDir = cfg.proxyWeights ?? DEFAULT_PROXY_WEIGHTS;
-        const report = await calcMetric(metric, { ...base, weightsDir, reals, fakes: fakes() });
+        // Generators, not arrays: the recorded params keep the plain values only.
+        const report = await calcMetric(metric, { ...base, weightsDir, reals: (function* () { yield* reals; })(), fakes: fakes() });
         report.pipeline.weights = report.pipeline.weights.map((w) => ({ ...w, sha256: w.file && fs.existsSync(w.file) ? sha256File(w.file) : w.sha256 }));
         report.pipeline.numImages = n;
-        report.pipeline.resize = 'center crop 32x32 → 28x28 (create_mnist padding removed); no resize';
+        report.pipeline.resize = G.shape[1] === 32 ? 'center crop 32x32 → 28x28 (create_mnist padding removed), no resampling' : 'none (28x28)';
         report.pipeline.fakes = 'z ~ N(0, I), no truncation, random noise, convert_images_to_uint8 (round half up)';
         return report;
       } finally {
