@@ -22,6 +22,8 @@ export interface Libtensorflow {
   origin: string;
   /** Extra links to create in tfjs-node's deps/ (name -> target), e.g. the CUDA wheels' folder. */
   depsLinks?: Record<string, string>;
+  /** Where addons built against this library are kept, so a later install need not compile. */
+  addonCacheDir?: string;
 }
 
 // Members of the wheel the addon needs: the libraries, and the C API headers with what they include.
@@ -44,7 +46,10 @@ export function cachedLibtensorflow(version: string, gpu = false): Libtensorflow
   if (!fs.existsSync(path.join(dir, 'lib', 'libtensorflow_cc.so.2'))) return null;
   let source = '';
   try { source = ` (from ${fs.readFileSync(path.join(dir, 'SOURCE'), 'utf8').trim()})`; } catch { /* older entry */ }
-  return { version, libDir: path.join(dir, 'lib'), includeDir: path.join(dir, 'include'), origin: `cache ${dir}${source}` };
+  return {
+    version, libDir: path.join(dir, 'lib'), includeDir: path.join(dir, 'include'), origin: `cache ${dir}${source}`,
+    addonCacheDir: path.join(dir, 'addons'),
+  };
 }
 
 interface PythonTensorflow { python: string; version: string; dir: string }

@@ -54,9 +54,15 @@ export async function setupTensorflow(cfg: SetupConfig): Promise<SetupResult> {
 
   const tried: string[] = [];
   const attempt = (lib: Libtensorflow): ProbeResult | null => {
-    const built = linkAndBuild(pkgDir!, lib, cfg.log);
+    let built = linkAndBuild(pkgDir!, lib, cfg.log);
     if (!built.ok) { tried.push(`${lib.origin}: ${built.why}`); return null; }
-    const probe = probeAddon(pkgDir!);
+    let probe = probeAddon(pkgDir!);
+    if (!probe.ok && built.reused) {
+      // A cached addon that does not load (e.g. a different toolchain's build): compile afresh.
+      built = linkAndBuild(pkgDir!, lib, cfg.log, false);
+      if (!built.ok) { tried.push(`${lib.origin}: ${built.why}`); return null; }
+      probe = probeAddon(pkgDir!);
+    }
     if (!probe.ok) { resetAddon(pkgDir!); tried.push(`${lib.origin}: the addon does not load (${probe.reason})`); return null; }
     return probe;
   };

@@ -81,7 +81,9 @@ export function runOwnInstaller(pkgDir: string, gpu: boolean, timeoutMs: number)
  * addon with node-gyp. On failure the package is reset, so a later load fails cleanly instead of
  * half-working.
  */
-export function linkAndBuild(pkgDir: string, lib: Libtensorflow, log: (s: string) => void): { ok: true } | { ok: false; why: string } {
+export function linkAndBuild(
+  pkgDir: string, lib: Libtensorflow, log: (s: string) => void, reuse = true,
+): { ok: true; reused: boolean } | { ok: false; why: string } {
   resetAddon(pkgDir);
   const stage = path.join(pkgDir, `deps.stylegan-tmp-${process.pid}`);
   try {
@@ -105,23 +107,51 @@ export function linkAndBuild(pkgDir: string, lib: Libtensorflow, log: (s: string
     resetAddon(pkgDir);
     return { ok: false, why: `linking failed: ${(err as Error).message}` };
   }
+  const { file, key } = addonLocation(pkgDir);
+  const cached = lib.addonCacheDir ? path.join(lib.addonCacheDir, key, path.basename(file)) : null;
+  if (reuse && cached && fs.existsSync(cached)) {
+    // The addon finds libtensorflow through RUNPATH $ORIGIN/../../deps/lib, so a copy built for the
+    // same tfjs-node version, N-API version and library works in any clone.
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.copyFileSync(cached, file);
+    log(`reusing the ${path.basename(pkgDir)} addon built earlier against TensorFlow ${lib.version}`);
+    return { ok: true, reused: true };
+  }
   log(`building the ${path.basename(pkgDir)} addon against TensorFlow ${lib.version} (node-gyp, ~15 s) ...`);
-  const built = buildAddon(pkgDir);
+  const built = buildAddon(pkgDir, file);
   if (!built.ok) {
     resetAddon(pkgDir);
     return built;
   }
-  return { ok: true };
+  if (cached) {
+    try {
+      fs.mkdirSync(path.dirname(cached), { recursive: true });
+      const tmp = `${cached}.tmp-${process.pid}`;
+      fs.copyFileSync(file, tmp);
+      fs.renameSync(tmp, cached);
+    } catch { /* a read-only cache only costs the next install a rebuild */ }
+  }
+  return { ok: true, reused: false };
 }
 
-function buildAddon(pkgDir: string): { ok: true } | { ok: false; why: string } {
+/** Where dist/index.js looks for the addon, and the cache key of a build of it. */
+function addonLocation(pkgDir: string): { file: string; key: string } {
+  const pkg = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as {
+    name: string; version: string; binary: { module_name: string; napi_versions: number[] };
+  };
+  // node-pre-gyp's rule: the highest N-API version listed that this Node supports.
+  const napi = Math.max(...pkg.binary.napi_versions.filter((v) => v <= Number(process.versions.napi)));
+  const file = path.join(pkgDir, 'lib', `napi-v${napi}`, `${pkg.binary.module_name}.node`);
+  return { file, key: `${pkg.name.replace('/', '+')}@${pkg.version}-napi-v${napi}-${process.platform}-${process.arch}` };
+}
+
+function buildAddon(pkgDir: string, file: string): { ok: true } | { ok: false; why: string } {
   const nodeGyp = findNodeGyp();
   if (!nodeGyp) return { ok: false, why: 'node-gyp not found (it comes with npm; run this through `npm run setup-tensorflow`)' };
-  const pkg = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { binary: { module_name: string; napi_versions: number[] } };
-  const napi = Math.max(...pkg.binary.napi_versions.filter((v) => v <= Number(process.versions.napi)));
+  const napi = /napi-v(\d+)/.exec(file)![1];
   const args = [
     ...nodeGyp, 'rebuild', `--jobs=${Math.max(1, Math.min(4, os.availableParallelism()))}`,
-    `--module_name=${pkg.binary.module_name}`, `--module_path=${path.join(pkgDir, 'lib', `napi-v${napi}`)}`, `--napi_build_version=${napi}`,
+    `--module_name=${path.basename(file, '.node')}`, `--module_path=${path.dirname(file)}`, `--napi_build_version=${napi}`,
   ];
   // node-gyp needs Node's headers; npm passes its `nodedir` config. Outside npm, use the headers
   // installed beside this node binary when they exist, instead of downloading them.
