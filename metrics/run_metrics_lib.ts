@@ -33,7 +33,7 @@ import type { FeatureNetwork } from './frechet_inception_distance.ts';
 import { InceptionV3Features, inceptionFeatureNetwork } from './inception_v3.ts';
 import { LpipsVgg16 } from './lpips.ts';
 import { loadAttributeClassifier } from './classifier.ts';
-import { PROXY_METRIC_NAME, PROXY_NOTE } from './proxy_features.ts';
+import { PROXY_METRIC_NAME } from './proxy_features.ts';
 import { classifierFile, obtainWeights, sha256File, WEIGHTS_FILES, type WeightsFile } from './weights.ts';
 import { weightMapFromTorchFile, type WeightMap } from './weight_map.ts';
 
@@ -624,7 +624,8 @@ export async function runMetrics(plan: RunMetricsPlan): Promise<RunMetricsResult
               numImagesOverride: cfg.numImages ?? null,
               notes: [...(report.pipeline.notes ?? []), ...notes],
             };
-            const line = resultLine(report);
+            // NVIDIA prints get_result_str().strip(): no trailing padding after the last value.
+          const line = resultLine(report).trimEnd();
             out(line);
             lines.push(line);
             reports.push(report);
@@ -647,5 +648,3 @@ export async function runMetrics(plan: RunMetricsPlan): Promise<RunMetricsResult
   }
   return { metricRunDir, reports, lines };
 }
-
-export { PROXY_NOTE };

@@ -145,6 +145,7 @@ test('--run-dir --snapshot all appends one line per snapshot to metric-<name>.tx
   const lines = fs.readFileSync(txt, 'utf8').trimEnd().split('\n');
   assert.deepEqual(lines.map((l) => parseResultLine(l, 'fid_proxy_fmnist').name), ['network-snapshot-000001', 'network-snapshot-000002']);
   assert.deepEqual(resultLines(r.stdout, 'fid_proxy_fmnist'), lines);
+  for (const l of lines) assert.equal(l, l.trimEnd(), 'NVIDIA writes get_result_str().strip()');
   const json = fs.readFileSync(path.join(runDir, 'metric-fid_proxy_fmnist.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(json.map((j) => path.basename(j.network_pkl)), ['network-snapshot-000001.safetensors', 'network-snapshot-000002.safetensors']);
   assert.deepEqual(json.map((j) => j.pipeline.network.kimg), [1, 2]);
