@@ -204,6 +204,7 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
     const statsFile = path.join(runDir, 'stats.jsonl');
     const records: Record<string, number>[] = [];
     const total_nimg = c.train.total_kimg * 1000;
+    const barOnTty = !hooks.quietProgress && process.stderr.isTTY === true && !process.env.CI;
     const progress = createProgress({ total: c.train.total_kimg, label: 'train', unit: 'kimg', silent: hooks.quietProgress });
     let { cur_nimg, cur_tick, tick_start_nimg, prev_lod } = counters;
     const startTime = Date.now() / 1000 - counters.total_time;
@@ -281,6 +282,9 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
         };
         maintenance_start_time = now;
         const means = { ...stats.take(), ...tickSummaries(report) };
+        // On a terminal the bar sits on the current line: clear it so the report starts a clean line (the
+        // bar redraws below it). The clearing bytes never reach log.txt (RunLog drops cursor control).
+        if (barOnTty) process.stderr.write('\r\x1b[2K');
         out(formatTickLine(report));
         out('  ' + lossLine(means));
         records.push(means);
