@@ -32,7 +32,7 @@ import { convertImagesToUint8Tensor, realsCacheFile, type MetricReport, type PyV
 import type { FeatureNetwork } from './frechet_inception_distance.ts';
 import { InceptionV3Features, inceptionFeatureNetwork } from './inception_v3.ts';
 import { LpipsVgg16 } from './lpips.ts';
-import { loadAttributeClassifier } from './classifier.ts';
+import { loadAttributeClassifier, type LoadedClassifier } from './classifier.ts';
 import { PROXY_METRIC_NAME } from './proxy_features.ts';
 import { classifierFile, obtainWeights, sha256File, WEIGHTS_FILES, type WeightsFile } from './weights.ts';
 import { weightMapFromTorchFile, type WeightMap } from './weight_map.ts';
@@ -77,6 +77,8 @@ export interface RunMetricsConfig {
   prefetch?: boolean;
   /** No progress bars (library use). */
   quiet?: boolean;
+  /** How an attribute classifier file is loaded (default classifier.ts's loadAttributeClassifier; tests swap it). */
+  loadClassifier?: (file: string) => LoadedClassifier;
 }
 
 interface DatasetArgs {
@@ -409,7 +411,8 @@ async function evaluate(metric: string, networkFile: string, Gs: Network, s: Sha
       if (metric === 'fid50k') {
         const n = numImages ?? 50000;
         const datasetArgs: Record<string, PyValue> = { tfrecord_dir: d.tfrecordDir, shuffle_mb: 0, ...(d.resolution ? { resolution: d.resolution } : {}) };
-        const cacheFile = realsCacheFile({ cacheDir: cfg.cacheDir ?? 'cache', metricName: metric, mirrorAugment: d.mirrorAugment, datasetArgs, kwargs: { num_images: n } });
+        // NVIDIA's key and name, but not '.pkl': the statistics are frechet_inception_distance.ts's FIDSTATS file.
+        const cacheFile = realsCacheFile({ cacheDir: cfg.cacheDir ?? 'cache', metricName: metric, mirrorAugment: d.mirrorAugment, datasetArgs, kwargs: { num_images: n }, extension: 'fidstats' });
         const hit = fs.existsSync(cacheFile);
         const bar = progressFor(s, metric, hit ? n : 2 * n, 'img');
         let done = 0;
@@ -504,8 +507,9 @@ async function evaluate(metric: string, networkFile: string, Gs: Network, s: Sha
   if (metric === 'ls') {
     const G = requireStyle(Gs, metric);
     const { mapping, synthesis } = G.components;
-    const res = synthesis.kw.resolution;
-    if (res < 256) throw new UserError(`ls: the attribute classifiers take 256x256 images; this network makes ${res}x${res}`);
+    // NVIDIA box-downsamples images larger than 256² by the integer factor H//256.
+    const res = synthesis.kw.resolution > 256 ? synthesis.kw.resolution / Math.floor(synthesis.kw.resolution / 256) : synthesis.kw.resolution;
+    const C = synthesis.kw.num_channels;
     const total = numImages ?? 200000;
     const bar = progressFor(s, metric, total, 'img');
     let done = 0;
@@ -523,9 +527,13 @@ async function evaluate(metric: string, networkFile: string, Gs: Network, s: Sha
         },
         classifier: (idx: number) => {
           const file = path.join(cfg.classifiers!, classifierFile(idx).fileName);
-          const c = loadAttributeClassifier(file);
+          const c = (cfg.loadClassifier ?? loadAttributeClassifier)(file);
           loaded.push(c);
           infos.push({ name: classifierFile(idx).fileName, file, sha256: sha256File(file) });
+          const [, cc, ch, cw] = c.net.input_shape;
+          if (cc !== C || ch !== res || cw !== res) {
+            throw new UserError(`ls: ${classifierFile(idx).fileName} takes ${cc}x${ch}x${cw} images; this network's images reach it as ${C}x${res}x${res}`);
+          }
           return c.classify;
         },
         randn: (k: number) => s.rng.randn(k) as Float64Array,
@@ -614,7 +622,9 @@ export async function runMetrics(plan: RunMetricsPlan): Promise<RunMetricsResult
           s.rng = new RandomState(s.seed);
             const report = await evaluate(m, file, nets.Gs, s);
             const notes = resultNotes(m, s, cfg.numImages);
-            if (notes.length) for (const r of report.results) r.note = [r.note, ...notes].filter(Boolean).join('; ');
+            // Said once, after the metric's last value (ls has two).
+          const last = report.results.at(-1);
+          if (notes.length && last) last.note = [last.note, ...notes].filter(Boolean).join('; ');
             report.pipeline = {
               ...report.pipeline,
               network: networkInfo,

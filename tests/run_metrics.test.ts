@@ -21,6 +21,9 @@ import { INCEPTION_V3_LAYOUT, InceptionV3Features } from '../metrics/inception_v
 import { LPIPS_VGG16_LAYOUT } from '../metrics/lpips.ts';
 import { readStats } from '../metrics/frechet_inception_distance.ts';
 import { writeSafetensors, type SafeTensor } from '../dnnlib/safetensors.ts';
+import { classifierFile } from '../metrics/weights.ts';
+import { prepareRunMetrics, runMetrics } from '../metrics/run_metrics_lib.ts';
+import { D_paper } from '../training/networks_progan.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURE = path.join(ROOT, 'tests', 'fixtures', 'metrics', 'proxy_fmnist');
@@ -267,4 +270,41 @@ test('ppl_zfull and ppl_wend with --num-images and random LPIPS weights via --vg
     assert.equal(j.params.space, m === 'ppl_zfull' ? 'z' : 'w');
     assert.equal(j.params.epsilon, 1e-4);
   }
+});
+
+test('ls wired end to end (library): 40 classifiers from --classifiers, result line ls_z / ls_w, entropies in the JSON line', async () => {
+  // The real classifiers are 256² TF pickles that are not available offline; tiny D_paper networks
+  // (one per attribute, seeded) stand in through the loader seam, read from 40 placeholder files.
+  const dir = path.join(tmp, 'classifiers');
+  fs.mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(dir, classifierFile(i).fileName), `placeholder ${i}`);
+  const loadClassifier = (file: string) => {
+    const i = Number(/classifier-(\d\d)-/.exec(file)![1]);
+    const net = new D_paper({ num_channels: 1, resolution: 32, mbstd_group_size: 0, fmap_base: 64, fmap_max: 8 }, { seed: 100 + i });
+    return { net, classify: (images: tf.Tensor4D) => tf.tidy(() => net.run(images, null).dataSync() as Float32Array), dispose: () => net.dispose() };
+  };
+  const resultDir = path.join(tmp, 'res-ls');
+  const plan = prepareRunMetrics({ metrics: ['ls'], network: net1, dataDir, resultDir, classifiers: dir, numImages: 8, seed: 4, quiet: true, loadClassifier });
+  const lines: string[] = [];
+  const write = process.stdout.write;
+  (process.stdout as unknown as { write: (s: string) => boolean }).write = (s: string) => { lines.push(s); return true; };
+  let result: Awaited<ReturnType<typeof runMetrics>>;
+  try {
+    result = await runMetrics(plan);
+  } finally {
+    (process.stdout as unknown as { write: typeof write }).write = write;
+  }
+  const line = result.lines[0]!;
+  const m = /^network-snapshot-000001 +time \S+ +ls_z (\d+\.\d{4}) +ls_w (\d+\.\d{4}) +\(8 samples \(--num-images\), not 200000\)$/.exec(line);
+  assert.ok(m, line);
+  // 2^(Σ of 40 conditional entropies of a binary target): between 1 and 2^40.
+  for (const v of [Number(m[1]), Number(m[2])]) assert.ok(v >= 1 && v <= 2 ** 40, `ls = ${v}`);
+  assert.ok(lines.join('').includes(line));
+  const j = JSON.parse(fs.readFileSync(path.join(result.metricRunDir!, 'metric-ls.jsonl'), 'utf8').trim());
+  assert.equal(j.params.num_samples, 8);
+  assert.equal(j.params.num_keep, 4);
+  assert.equal(j.pipeline.entropies.z.length, 40);
+  assert.equal(j.pipeline.weights.length, 40);
+  assert.equal(j.pipeline.weights[39].sha256, sha256(path.join(dir, classifierFile(39).fileName)));
+  assert.equal(2 ** j.pipeline.entropies.z.reduce((a: number, b: number) => a + b, 0), j.results.ls_z);
 });
