@@ -32,6 +32,9 @@ const dict = (flag: string, v: unknown) => (v === undefined ? undefined : parseR
 runMain(async () => {
   const argv = await yargs(hideBin(process.argv))
     .scriptName(PROG)
+    // The feature switches are named --no-<feature> like NVIDIA's -no* lines; yargs' negation would read
+    // them as --<feature>=false. Booleans that default on take a value instead: --mirror-augment false.
+    .parserConfiguration({ 'boolean-negation': false })
     .usage('Train StyleGAN / ProGAN networks (NVIDIA train.py); every setting of train.py is a flag.\n\n' +
       'Usage: $0 --data-dir datasets --dataset <name> [options]\n       $0 --dry-run [options]')
     .option('dry-run', { type: 'boolean', default: false, describe: 'build G and D without data, print their layer tables and exit' })
@@ -45,7 +48,7 @@ runMain(async () => {
     .option('dataset', { type: 'string', describe: 'dataset name: <data-dir>/<dataset> made by dataset_tool.ts' })
     .option('resolution', { type: 'number', describe: 'train at this resolution of the dataset (default: its full resolution; --dry-run: 1024)' })
     .option('max-label-size', { type: 'string', describe: "labels to use: 0 (unconditional, default) or 'full'" })
-    .option('mirror-augment', { type: 'boolean', describe: 'random horizontal flips of the reals (default: on for ffhq*/celebahq*, else off)' })
+    .option('mirror-augment', { type: 'boolean', describe: 'random horizontal flips of the reals: true|false (default: true for ffhq*/celebahq*, else false)' })
     .option('result-dir', { type: 'string', default: 'results', describe: 'where run directories NNNNN-<desc> are created' })
     .option('desc', { type: 'string', describe: 'extra text appended to the run description' })
     .option('resume', { type: 'string', describe: "continue from a snapshot file, a run dir's newest snapshot, or 'latest' (newest run of this dataset and config)" })
@@ -68,7 +71,7 @@ runMain(async () => {
     .option('G-smoothing-kimg', { type: 'number', describe: 'half-life of the Gs moving average in kimg (default 10; 0 = Gs is G)' })
     .option('minibatch-repeats', { type: 'number', describe: 'minibatches between schedule evaluations (default 4)' })
     .option('D-repeats', { type: 'number', describe: 'D steps per G step (default 1)' })
-    .option('reset-opt-for-new-lod', { type: 'boolean', describe: 'reset Adam when a fade starts or ends (default on; --no-reset-opt-for-new-lod)' })
+    .option('reset-opt-for-new-lod', { type: 'boolean', describe: 'reset Adam when a fade starts or ends: true|false (default true)' })
     .option('loss', { type: 'string', describe: `G/D loss pair: ${Object.entries(LOSS_PAIRS).map(([k, [g, d]]) => `${k} (${g} + ${d})`).join(', ')}; or G_name:D_name` })
     .option('r1-gamma', { type: 'number', describe: 'R1 weight of D_logistic_simplegp (default 10)' })
     .option('r2-gamma', { type: 'number', describe: 'R2 weight of D_logistic_simplegp (default 0)' })
