@@ -22,7 +22,8 @@ import { LPIPS_VGG16_LAYOUT } from '../metrics/lpips.ts';
 import { readStats } from '../metrics/frechet_inception_distance.ts';
 import { writeSafetensors, type SafeTensor } from '../dnnlib/safetensors.ts';
 import { classifierFile } from '../metrics/weights.ts';
-import { prepareRunMetrics, runMetrics } from '../metrics/run_metrics_lib.ts';
+import { prepareRunMetrics, runMetrics, type RunMetricsConfig } from '../metrics/run_metrics_lib.ts';
+import { UserError } from '../dnnlib/errors.ts';
 import { D_paper } from '../training/networks_progan.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -177,23 +178,34 @@ function assertOneLineError(r: ReturnType<typeof cli>, pattern: RegExp): void {
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 }
 
-test('bad input is one line naming the flag and the file', () => {
+test('bad input is one line naming the flag and the file (through the CLI)', () => {
   const nofile = path.join(tmp, 'nope.safetensors');
   assertOneLineError(cli(['--network', nofile, '--metrics', 'fid_proxy_fmnist', '--dataset', 'fmnist', '--data-dir', dataDir]), new RegExp(`--network ${nofile.replace(/[.]/g, '\\.')}: no such network file`));
   assertOneLineError(cli(['--network', net1, '--metrics', 'fid51k', '--dataset', 'fmnist', '--data-dir', dataDir]), /--metrics: unknown metric 'fid51k' \(known: .*fid50k.*\)/);
   assertOneLineError(cli(['--network', net1, '--metrics', 'fid_proxy_fmnist', '--dataset', 'ffhq', '--data-dir', dataDir]), new RegExp(`--dataset: ${path.join(dataDir, 'ffhq')}: no such dataset directory`));
-  assertOneLineError(cli(['--network', net1, '--metrics', 'fid50k', '--data-dir', dataDir]), /--dataset is required for fid50k/);
   const noweights = path.join(tmp, 'pt_inception-missing.pth');
   assertOneLineError(cli(['--network', net1, '--metrics', 'fid50k', '--dataset', 'fmnist', '--data-dir', dataDir, '--inception', noweights]), new RegExp(`--inception ${noweights.replace(/[.]/g, '\\.')}: no such file`));
-  assertOneLineError(cli(['--network', net1, '--metrics', 'ppl_zfull', '--vgg16', noweights]), new RegExp(`--vgg16 ${noweights.replace(/[.]/g, '\\.')}: no such file`));
-  assertOneLineError(cli(['--network', net1, '--metrics', 'ls', '--classifiers', path.join(tmp, 'no-classifiers')]), /--classifiers .*no-classifiers: no such directory/);
-  assertOneLineError(cli(['--network', net1, '--metrics', 'ls']), /ls needs the 40 CelebA-HQ attribute classifiers: download celebahq-classifier-00-male\.pkl … celebahq-classifier-39-wearing-necktie\.pkl and pass --classifiers DIR/);
+  assertOneLineError(cli(['--network', net1, '--metrics', 'fid50k', '--num-images', 'many']), /--num-images: expected a whole number/);
+});
+
+test('bad input: every other check is a UserError naming the flag, before anything runs', () => {
+  const base = { network: net1, dataDir, resultDir: path.join(tmp, 'never'), metrics: ['fid50k'] };
+  const bad = (cfg: Partial<RunMetricsConfig>, pattern: RegExp) =>
+    assert.throws(() => prepareRunMetrics({ ...base, ...cfg } as RunMetricsConfig), (e: unknown) => e instanceof UserError && pattern.test(e.message));
+  const noweights = path.join(tmp, 'missing.pth');
+  bad({}, /--dataset is required for fid50k/);
+  bad({ metrics: ['ppl_zfull'], vgg16: [noweights] }, /--vgg16 .*missing\.pth: no such file/);
+  bad({ metrics: ['ls'] }, /ls needs the 40 CelebA-HQ attribute classifiers: download celebahq-classifier-00-male\.pkl … celebahq-classifier-39-wearing-necktie\.pkl and pass --classifiers DIR/);
+  bad({ metrics: ['ls'], classifiers: path.join(tmp, 'no-classifiers') }, /--classifiers .*no-classifiers: no such directory/);
   fs.mkdirSync(path.join(tmp, 'some-classifiers'), { recursive: true });
   fs.writeFileSync(path.join(tmp, 'some-classifiers', 'celebahq-classifier-00-male.pkl'), '');
-  assertOneLineError(cli(['--network', net1, '--metrics', 'ls', '--classifiers', path.join(tmp, 'some-classifiers')]), /--classifiers .*some-classifiers: celebahq-classifier-01-smiling\.pkl is missing/);
-  assertOneLineError(cli(['--metrics', 'fid50k']), /no network: pass --network .* or --run-dir/);
-  assertOneLineError(cli(['--run-dir', runDir, '--snapshot', '7', '--metrics', 'fid_proxy_fmnist']), /--snapshot 7: no such snapshot in .*\(have: network-snapshot-000001\.safetensors, network-snapshot-000002\.safetensors\)/);
-  assertOneLineError(cli(['--network', net1, '--metrics', 'fid50k', '--num-images', 'many']), /--num-images: expected a whole number/);
+  bad({ metrics: ['ls'], classifiers: path.join(tmp, 'some-classifiers') }, /--classifiers .*some-classifiers: celebahq-classifier-01-smiling\.pkl is missing/);
+  bad({ network: undefined }, /no network: pass --network .* or --run-dir/);
+  bad({ network: undefined, runDir, snapshot: 7, metrics: ['fid_proxy_fmnist'] }, /--snapshot 7: no such snapshot in .*\(have: network-snapshot-000001\.safetensors, network-snapshot-000002\.safetensors\)/);
+  bad({ network: undefined, runDir: path.join(tmp, 'no-run') }, /--run-dir .*no-run: no such training run directory/);
+  bad({ numImages: 1 }, /--num-images: expected a whole number ≥ 2/);
+  bad({ metrics: ['fid_proxy_fmnist'], dataset: 'fmnist', proxyWeights: tmp }, /--proxy-weights .*: no weights\.bin/);
+  assert.ok(!fs.existsSync(path.join(tmp, 'never')), 'no run dir is created for bad input');
 });
 
 /** A deterministic random-weight Inception in pytorch-fid's layout, as a safetensors file (87 MB). */
