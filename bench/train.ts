@@ -3,7 +3,7 @@
 // and the paths of the fakes grids at start and end and of the loss plot; the run dir is an ordinary
 // train.ts run dir, so it can be resumed or inspected like any other.
 //
-//   npm run bench -- train [--kimg 60] [--out results/bench-train] [--fmnist /usr/share/datasets/fashion-mnist]
+//   npm run bench -- train [--kimg 60] [--lrate 0.001] [--r1-gamma 10] [--out results/bench-train] [--fmnist DIR]
 //
 // The dataset comes from the Debian package dataset-fashion-mnist (apt-get install dataset-fashion-mnist)
 // and is converted once with dataset_tool's create_mnist into <out>/datasets/fmnist.
@@ -24,6 +24,8 @@ const { values } = parseArgs({
     out: { type: 'string', default: path.join('results', 'bench-train') },
     fmnist: { type: 'string', default: '/usr/share/datasets/fashion-mnist' },
     resume: { type: 'string' },
+    lrate: { type: 'string', default: '0.001' },
+    'r1-gamma': { type: 'string', default: '10' },
   },
 });
 
@@ -40,13 +42,14 @@ if (!fs.existsSync(path.join(dataDir, 'fmnist'))) {
 // A config F generator and D_basic shrunk for a CPU: feature maps 64 at 4²–16² and 32 at 32²
 // (fmap_base 512), z = w = 128 with a 2-layer mapping, minibatch 32 at every resolution. The schedule
 // is NVIDIA's shortened: 8 kimg per stable phase and per fade, 2 kimg ticks, Gs half-life 2 kimg (10
-// would average over most of this short run), lr 0.002, R1 γ = 1 (10 is for 1024² faces).
+// would average over most of this short run); lr and R1 γ are NVIDIA's (0.001, 10). A first run with
+// lr 0.002 and γ = 1 let D win and G collapse onto one silhouette after the 32x32 fade.
 const overrides: TrainOverrides = {
   config: 'f', data_dir: dataDir, dataset: 'fmnist', result_dir: out, desc: 'bench',
   total_kimg: Number(values.kimg), fmap_base: 512, fmap_max: 64, latent_size: 128, mapping_fmaps: 128, mapping_layers: 2,
-  minibatch_base: 32, minibatch_dict: {}, G_lrate_base: 0.002, D_lrate_base: 0.002, G_lrate_dict: {}, D_lrate_dict: {},
+  minibatch_base: 32, minibatch_dict: {}, G_lrate_base: Number(values.lrate), D_lrate_base: Number(values.lrate), G_lrate_dict: {}, D_lrate_dict: {},
   lod_initial_resolution: 8, lod_training_kimg: 8, lod_transition_kimg: 8, tick_kimg_base: 2, tick_kimg_dict: {},
-  G_smoothing_kimg: 2, r1_gamma: 1, mirror_augment: false,
+  G_smoothing_kimg: 2, r1_gamma: Number(values['r1-gamma']), mirror_augment: false,
   image_snapshot_ticks: 5, network_snapshot_ticks: 10, grid_size: '8x8', resume: values.resume,
 };
 const config = resolveTrainConfig(overrides);
