@@ -1,25 +1,28 @@
 // Backend choice for every CLI: `--backend auto|tensorflow|wasm|cpu`, `--threads N`, `--verbose`
 // (or STYLEGAN_BACKEND / STYLEGAN_THREADS). `tensorflow` is tfjs-node's addon on a libtensorflow
 // (linked by scripts/setup_tensorflow.ts); `auto` takes it when it loads and otherwise the fallback.
+// `wasm` is tfjs' threaded-SIMD wasm module started on every core (engine/wasm_threads.ts) with the
+// conv-gradient kernels it lacks (engine/wasm/), so it trains where no TensorFlow can be linked.
 // Nothing outside this file and engine/ needs to know which backend runs.
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { UserError } from './errors.ts';
 import { registerEngine } from '../engine/register.ts';
+import { startWasmThreads } from '../engine/wasm_threads.ts';
 
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export type ResolvedBackend = Exclude<BackendName, 'auto'>;
 
-// What `auto` runs when TensorFlow cannot load. The stock wasm backend has no Conv2DBackpropFilter
-// kernel (engine-notes.md), so until the threaded wasm engine with composite gradient kernels lands
-// (issue 11) the fallback that can train is tfjs's `cpu` backend: correct but slow.
-export const FALLBACK_BACKEND: ResolvedBackend = 'cpu';
+// What `auto` runs when TensorFlow cannot load: the threaded wasm engine (5-8x slower than TensorFlow
+// on a CPU, but it trains; tfjs' `cpu` backend runs conv backprop-filter at ~0.01 GFLOP/s). If the
+// threaded module cannot start, `auto` says why and takes `cpu`.
+export const FALLBACK_BACKEND: ResolvedBackend = 'wasm';
 
 export interface InitBackendOptions {
   backend?: BackendName;
-  /** Threads for TensorFlow's intra-op and inter-op pools; TF's own default when omitted. */
+  /** Threads for TensorFlow's intra-op and inter-op pools (TF's default when omitted) or the wasm engine's pool (all cores when omitted). */
   threads?: number;
   /** Show TensorFlow's own start-up log lines. */
   verbose?: boolean;
@@ -50,7 +53,7 @@ export const backendOptions = {
   },
   threads: {
     type: 'string',
-    describe: "threads for TensorFlow's intra/inter-op pools (env STYLEGAN_THREADS; default: TF's choice)",
+    describe: "threads for TensorFlow's intra/inter-op pools or the wasm engine's pool (env STYLEGAN_THREADS; default: TF's choice / all cores)",
   },
   verbose: {
     type: 'boolean',
@@ -107,6 +110,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
   let backend: ResolvedBackend;
   let provider: string;
   let fallbackReason: string | null = null;
+  let wasmThreads: number | null = null;
   if (requested === 'tensorflow' || requested === 'auto') {
     const load = loadTensorflow(threads, verbose === true);
     if (load.ok) {
@@ -115,14 +119,25 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
     } else if (requested === 'tensorflow') {
       throw new UserError(`--backend tensorflow: TensorFlow cannot load (${load.reason}); run 'npm run setup-tensorflow' or use --backend auto`);
     } else {
-      backend = FALLBACK_BACKEND;
-      provider = `@tensorflow/tfjs@${tf.version_core}`;
       fallbackReason = load.reason;
+      try {
+        wasmThreads = (await startWasmThreads(threads)).threads;
+        backend = 'wasm';
+        provider = WASM_PROVIDER;
+      } catch (err) {
+        backend = 'cpu';
+        provider = `@tensorflow/tfjs@${tf.version_core}`;
+        fallbackReason += `; threaded wasm failed to start: ${firstLine(err)}`;
+      }
     }
   } else if (requested === 'wasm') {
-    await import('@tensorflow/tfjs-backend-wasm');
+    try {
+      wasmThreads = (await startWasmThreads(threads)).threads;
+    } catch (err) {
+      throw new UserError(`--backend wasm: the threaded wasm engine failed to start (${firstLine(err)})`);
+    }
     backend = 'wasm';
-    provider = '@tensorflow/tfjs-backend-wasm@' + tf.version_core;
+    provider = WASM_PROVIDER;
   } else {
     backend = 'cpu';
     provider = `@tensorflow/tfjs@${tf.version_core}`;
@@ -135,7 +150,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
   if (backend === 'cpu') (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   registerEngine();
 
-  const info = describe(backend, provider, threads ?? null, fallbackReason);
+  const info = describe(backend, provider, backend === 'wasm' ? wasmThreads : threads ?? null, fallbackReason, threads ?? null);
   current = { key, info };
   if (opts.print !== false) process.stderr.write(info.line + '\n');
   return info;
@@ -192,7 +207,9 @@ function firstLine(err: unknown): string {
 
 interface NodeBinding { TF_Version?: string; isUsingGpuDevice?: () => boolean }
 
-function describe(backend: ResolvedBackend, provider: string, threads: number | null, fallbackReason: string | null): BackendInfo {
+const WASM_PROVIDER = `@tensorflow/tfjs-backend-wasm@${tf.version_core}`;
+
+function describe(backend: ResolvedBackend, provider: string, threads: number | null, fallbackReason: string | null, requestedThreads: number | null): BackendInfo {
   let tfVersion: string | null = null;
   let devices: string[] = ['CPU'];
   let threadsText: string;
@@ -203,15 +220,17 @@ function describe(backend: ResolvedBackend, provider: string, threads: number | 
     // The addon keeps one device: the first GPU if TF found one, else the host CPU.
     devices = binding?.isUsingGpuDevice?.() ? ['GPU:0'] : ['CPU'];
     threadsText = threads != null ? `${threads} intra-op / ${threads} inter-op` : `TF default (${os.availableParallelism()} CPUs)`;
+  } else if (backend === 'wasm') {
+    // The pool size XNNPACK reports (engine/wasm_threads.ts), which can differ from what was asked.
+    threadsText = `${threads} (threaded wasm${requestedThreads != null && requestedThreads !== threads ? `, ${requestedThreads} requested` : ''})`;
   } else {
-    // Stock tfjs cpu and wasm compute on the main thread in Node (engine-notes.md, fact 1).
+    // tfjs' cpu backend computes on the main thread.
     effectiveThreads = 1;
     threadsText = threads != null && threads !== 1 ? `1 (--threads ${threads} ignored: ${backend} runs on one thread)` : '1';
   }
   let line = `backend: ${backend} (${provider})`;
   line += tfVersion ? `, TF ${tfVersion}` : '';
   line += `, devices: ${devices.join(' ')}, threads: ${threadsText}`;
-  if (backend === 'wasm') line += ' [stock wasm: forward only, no training until issue 11]';
   if (provider.startsWith('@tensorflow/tfjs-node-gpu') && !devices[0]!.startsWith('GPU')) line += ' [tfjs-node-gpu sees no GPU: running on the CPU]';
   if (fallbackReason) line += ` [auto fallback, TensorFlow unavailable: ${fallbackReason}; run 'npm run setup-tensorflow']`;
   return { backend, provider, tfVersion, devices, threads: effectiveThreads, fallbackReason, line };
