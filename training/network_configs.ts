@@ -5,8 +5,9 @@ import { UserError } from '../dnnlib/errors.ts';
 import type { Network } from './network.ts';
 import { D_basic, G_style } from './networks_stylegan.ts';
 import { D_paper, G_paper } from './networks_progan.ts';
+import { D_stylegan2, G_main } from './networks_stylegan2.ts';
 
-export const CONFIG_NAMES = ['a', 'b', 'c', 'd', 'e', 'f', 'progan'] as const;
+export const CONFIG_NAMES = ['a', 'b', 'c', 'd', 'e', 'f', 'progan', 'sg2-e', 'sg2-f'] as const;
 export type ConfigName = (typeof CONFIG_NAMES)[number];
 
 export interface NetworkConfig {
@@ -14,8 +15,8 @@ export interface NetworkConfig {
   desc: string;
   /** What the configuration is, for --help and logs. */
   describe: string;
-  G_func: 'G_style' | 'G_paper';
-  D_func: 'D_basic' | 'D_paper';
+  G_func: 'G_style' | 'G_paper' | 'G_main';
+  D_func: 'D_basic' | 'D_paper' | 'D_stylegan2';
   G_args: Record<string, unknown>;
   D_args: Record<string, unknown>;
 }
@@ -55,7 +56,19 @@ export const NETWORK_CONFIGS: Record<ConfigName, NetworkConfig> = {
     desc: '-pgan', describe: "ProGAN's own networks (networks_progan.py G_paper / D_paper)",
     G_func: 'G_paper', D_func: 'D_paper', G_args: {}, D_args: {},
   },
+  // StyleGAN2 (NVlabs/stylegan2 run_training.py): no growing, G skip / D resnet, fmap_base 8192 (e) or 16384 (f).
+  'sg2-e': {
+    desc: '-config-e', describe: 'StyleGAN2 config E: G_main (skip) / D_stylegan2 (resnet), weight demodulation, fmap_base 8192',
+    G_func: 'G_main', D_func: 'D_stylegan2', G_args: { fmap_base: 8192 }, D_args: { fmap_base: 8192 },
+  },
+  'sg2-f': {
+    desc: '-config-f', describe: 'StyleGAN2 config F: as E with fmap_base 16384 (the StyleGAN2 paper\'s networks)',
+    G_func: 'G_main', D_func: 'D_stylegan2', G_args: {}, D_args: {},
+  },
 };
+
+const G_BUILDERS = { G_style, G_paper, G_main } as const;
+const D_BUILDERS = { D_basic, D_paper, D_stylegan2 } as const;
 
 export interface BuildNetworksOptions {
   config: ConfigName;
@@ -77,10 +90,10 @@ export function buildNetworks(opts: BuildNetworksOptions): { G: Network; D: Netw
   const gKwargs = { ...shape, ...config.G_args, ...opts.both_args, ...opts.G_args };
   const dKwargs = { ...shape, ...config.D_args, ...opts.both_args };
   const seed = opts.seed;
-  const G = config.G_func === 'G_style' ? new G_style(gKwargs, { name: 'G', seed }) : new G_paper(gKwargs, { name: 'G', seed });
+  const G = new G_BUILDERS[config.G_func](gKwargs, { name: 'G', seed });
   try {
     const dSeed = seed === undefined ? undefined : seed + 500_000; // a stream apart from G's
-    const D = config.D_func === 'D_basic' ? new D_basic(dKwargs, { name: 'D', seed: dSeed }) : new D_paper(dKwargs, { name: 'D', seed: dSeed });
+    const D = new D_BUILDERS[config.D_func](dKwargs, { name: 'D', seed: dSeed });
     return { G, D, config };
   } catch (err) {
     G.dispose();

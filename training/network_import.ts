@@ -7,15 +7,23 @@ import { UserError } from '../dnnlib/errors.ts';
 import { flattenVariables, loadNetworkPickle, type NetworkPickle, type NetworkState } from '../dnnlib/pickle.ts';
 import type { Network } from './network.ts';
 import { D_basic, G_mapping, G_style, G_synthesis } from './networks_stylegan.ts';
+import { D_stylegan2, G_main, G_mapping_stylegan2, G_synthesis_stylegan2 } from './networks_stylegan2.ts';
 
-type Builder = (kwargs: Record<string, unknown>, name: string) => Network;
+type Builder = (kwargs: Record<string, unknown>, name: string, version: number) => Network;
 
-/** NVIDIA build function names we can rebuild (StyleGAN v1, networks_stylegan.py). */
+/**
+ * NVIDIA build function names we can rebuild: StyleGAN v1 (networks_stylegan.py, pickle version 3)
+ * and StyleGAN2 configs e/f (networks_stylegan2.py, version 4). 'G_mapping' exists in both modules;
+ * the pickle version tells them apart (their dense layers place the √2 gain differently).
+ */
 const BUILDERS: Record<string, Builder> = {
   G_style: (kw, name) => new G_style(kw, { name }),
   G_synthesis: (kw, name) => new G_synthesis(kw, { name }),
-  G_mapping: (kw, name) => new G_mapping(kw, { name }),
+  G_mapping: (kw, name, version) => (version >= 4 ? new G_mapping_stylegan2(kw, { name }) : new G_mapping(kw, { name })),
   D_basic: (kw, name) => new D_basic(kw, { name }),
+  G_main: (kw, name) => new G_main(kw, { name }),
+  G_synthesis_stylegan2: (kw, name) => new G_synthesis_stylegan2(kw, { name }),
+  D_stylegan2: (kw, name) => new D_stylegan2(kw, { name }),
 };
 
 export interface ImportReport {
@@ -66,7 +74,7 @@ export function buildFromState(state: NetworkState, opts: { strict?: boolean; fi
   if (!build) {
     throw new UserError(`${file}: ${state.name} was built by '${state.build_func_name}', which stylegan-ts cannot rebuild (supported: ${Object.keys(BUILDERS).join(', ')})`);
   }
-  const net = build(state.static_kwargs, state.name);
+  const net = build(state.static_kwargs, state.name, state.version);
   try {
     return { net, report: loadVariables(net, state, { ...opts, file }) };
   } catch (err) {

@@ -23,6 +23,7 @@ import { buildFromState } from './network_import.ts';
 import type { Network } from './network.ts';
 import { D_basic, G_mapping, G_style, G_synthesis } from './networks_stylegan.ts';
 import { D_paper, G_paper } from './networks_progan.ts';
+import { D_stylegan2, G_main, G_synthesis_stylegan2 } from './networks_stylegan2.ts';
 
 export type NetworkKey = 'G' | 'D' | 'Gs';
 const KEYS: readonly NetworkKey[] = ['G', 'D', 'Gs'];
@@ -82,6 +83,9 @@ const BUILDERS: Record<string, Builder> = {
   D_paper: (kw, name) => new D_paper(kw, { name }),
   G_mapping: (kw, name) => new G_mapping(kw, { name }),
   G_synthesis: (kw, name) => new G_synthesis(kw, { name }),
+  G_main: (kw, name) => new G_main(kw, { name }),
+  G_synthesis_stylegan2: (kw, name) => new G_synthesis_stylegan2(kw, { name }),
+  D_stylegan2: (kw, name) => new D_stylegan2(kw, { name }),
 };
 
 /** NVIDIA's build function name of one of our networks. */
@@ -92,6 +96,9 @@ export function buildFuncName(net: Network): string {
   if (net instanceof D_paper) return 'D_paper';
   if (net instanceof G_mapping) return 'G_mapping';
   if (net instanceof G_synthesis) return 'G_synthesis';
+  if (net instanceof G_main) return 'G_main';
+  if (net instanceof G_synthesis_stylegan2) return 'G_synthesis_stylegan2';
+  if (net instanceof D_stylegan2) return 'D_stylegan2';
   throw new Error(`${net.name}: unknown network class ${net.constructor.name}`);
 }
 
