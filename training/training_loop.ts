@@ -205,7 +205,12 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
     const records: Record<string, number>[] = [];
     const total_nimg = c.train.total_kimg * 1000;
     const barOnTty = !hooks.quietProgress && process.stderr.isTTY === true && !process.env.CI;
-    const progress = createProgress({ total: c.train.total_kimg, label: 'train', unit: 'kimg', silent: hooks.quietProgress });
+    // Counted in images of this session (rate and ETA stay right after a resume); the label says where it started.
+    const startNimg = counters.cur_nimg;
+    const progress = createProgress({
+      total: Math.max(total_nimg - startNimg, 0), unit: 'img', silent: hooks.quietProgress,
+      label: startNimg > 0 ? `train (resumed at kimg ${(startNimg / 1000).toFixed(1)})` : 'train',
+    });
     let { cur_nimg, cur_tick, tick_start_nimg, prev_lod } = counters;
     const startTime = Date.now() / 1000 - counters.total_time;
     let tick_start_time = Date.now() / 1000;
@@ -267,7 +272,7 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
         status = 'diverged';
         break;
       }
-      progress.update(Math.min(Math.round(cur_nimg / 100) / 10, c.train.total_kimg));
+      progress.update(Math.min(cur_nimg, total_nimg) - startNimg);
 
       const done = cur_nimg >= total_nimg;
       if (cur_nimg >= tick_start_nimg + sched.tick_kimg * 1000 || done) {
