@@ -11,6 +11,11 @@ import { avgPoolGradCpu } from './kernels/cpu/AvgPoolGrad.ts';
 import { resizeNearestNeighborGradCpu } from './kernels/cpu/ResizeNearestNeighborGrad.ts';
 import { conv2DBackpropInputWasm } from './wasm/Conv2DBackpropInput.ts';
 import { conv2DBackpropFilterWasm } from './wasm/Conv2DBackpropFilter.ts';
+import { depthwiseConv2dNativeBackpropInputWasm } from './wasm/DepthwiseConv2dNativeBackpropInput.ts';
+import { depthwiseConv2dNativeBackpropFilterWasm } from './wasm/DepthwiseConv2dNativeBackpropFilter.ts';
+import { unsortedSegmentSumWasm } from './wasm/UnsortedSegmentSum.ts';
+import { avgPoolGradWasm } from './wasm/AvgPoolGrad.ts';
+import { resizeNearestNeighborGradWasm } from './wasm/ResizeNearestNeighborGrad.ts';
 
 export const ENGINE_GRADIENTS: readonly tf.GradConfig[] = [
   ...comparisonGradConfigs,
@@ -24,6 +29,11 @@ export const ENGINE_KERNELS: readonly tf.KernelConfig[] = [
   resizeNearestNeighborGradCpu,
   conv2DBackpropInputWasm,
   conv2DBackpropFilterWasm,
+  depthwiseConv2dNativeBackpropInputWasm,
+  depthwiseConv2dNativeBackpropFilterWasm,
+  unsortedSegmentSumWasm,
+  avgPoolGradWasm,
+  resizeNearestNeighborGradWasm,
 ];
 
 /**
