@@ -132,7 +132,7 @@ test('missing, corrupt, truncated and mismatched files are one-line UserErrors',
   await assert.rejects(loadNetworks(missing), userError(/missing from the file: G_mapping\/Dense1\/bias/));
   const shape = write('shape.safetensors', (s) => s.Gs.set('dlatent_avg', { shape: [16], data: new Float32Array(16) }));
   await assert.rejects(loadNetworks(shape), userError(/Gs\/dlatent_avg has shape \[16\], the network expects \[32\]/));
-  const func = write('func.safetensors', (s) => { s.kwargs.Gs = { ...(s.kwargs.G as object), func_name: 'training.networks_stylegan2.G_main' }; });
+  const func = write('func.safetensors', (s) => { s.kwargs.Gs = { ...(s.kwargs.G as object), func_name: 'training.networks_stylegan2.G_synthesis_stylegan_revised' }; });
   await assert.rejects(loadNetworks(func), userError(/cannot rebuild/));
   const noGs = write('nogs.safetensors', (s) => s.Gs.clear());
   await assert.rejects(loadNetworks(noGs), userError(/no Gs\/ tensors/));

@@ -84,10 +84,11 @@ test('a state whose variables do not fit our network is a clear UserError', () =
   const lenient = buildFromState(renamed, { strict: false });
   assert.deepEqual([lenient.report.unmapped, lenient.report.missing], [['dlatent_avg_old'], ['dlatent_avg']]);
   lenient.net.dispose();
-  // A StyleGAN2 pickle reads fine but has no TS network to go into yet.
-  assert.throws(() => importNetworkPickle(path.join(DIR, 'tiny_v2_p4_np1.pkl')), (err: unknown) => {
+  // A build function we have no TS network for (StyleGAN2 configs b–d) is a clear refusal.
+  const v2 = loadNetworkPickle(path.join(DIR, 'tiny_v2_p4_np1.pkl'));
+  assert.throws(() => importNetworkPickle({ ...v2, G: { ...v2.G!, build_func_name: 'G_synthesis_stylegan_revised' } }, { file: 'tiny_v2_p4_np1.pkl' }), (err: unknown) => {
     assert.ok(err instanceof UserError);
-    assert.match(err.message, /^tiny_v2_p4_np1\.pkl: G was built by 'G_main', which stylegan-ts cannot rebuild \(supported: /);
+    assert.match(err.message, /^tiny_v2_p4_np1\.pkl: G was built by 'G_synthesis_stylegan_revised', which stylegan-ts cannot rebuild \(supported: /);
     return true;
   });
 });
