@@ -22,6 +22,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { registerEngine } from './register.ts';
 
 const require = createRequire(import.meta.url);
 const PKG = '@tensorflow/tfjs-backend-wasm';
@@ -86,7 +87,8 @@ export async function startWasmThreads(threads = os.availableParallelism()): Pro
   }
   const version = (require(`${PKG}/package.json`) as { version: string }).version;
   if (version !== PINNED_VERSION) throw new Error(`${PKG} ${version} is installed; engine/wasm_threads.ts is written for ${PINNED_VERSION}`);
-  const pkg = (await import(PKG)) as unknown as WasmPackage; // registers the stock wasm kernels
+  const pkg = (await import(PKG)) as unknown as WasmPackage;
+  registerEngine(); // the import registers the stock wasm kernels: put ours back over them
   const outDir = wasmOutDir();
   const workerFile = workerScriptFile(outDir);
   const mainScript = path.join(outDir, 'tfjs-backend-wasm-threaded-simd.js');

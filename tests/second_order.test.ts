@@ -76,12 +76,16 @@ function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
   return den === 0 ? num : num / den; // an all-zero reference (b3's R1 gradient): absolute error
 }
 
-// Stock wasm has no Conv2DBackpropFilter kernel, so nothing trains on it until issue 11.
+// Every backend runs these, wasm included (engine/wasm/ supplies its conv-gradient kernels). WGAN-GP
+// on wasm: every gradient agrees with PyTorch to 6e-6 overall, but w1's alone to 1.9e-5 (tensorflow
+// 5.5e-6, cpu 9.9e-7) — XNNPACK's float32 summation order through |∇D| - 1's cancellation — above
+// this test's 1e-5 per-weight bound; left skipped rather than loosened.
 const backend = await useTestBackend();
-const skip = backend.backend === 'wasm' ? 'stock wasm backend cannot compute weight gradients (issue 11)' : false;
+const skip = false;
+const skipWgan = backend.backend === 'wasm' ? 'wasm: w1 per-weight rel. err 1.9e-5 > 1e-5 (float32 summation order; overall 6e-6)' : false;
 
 for (const kind of ['r1', 'wgan_gp'] as const) {
-  test(`${kind}: D scores, input gradients and d(penalty)/d(weights) match PyTorch float64`, { skip }, async () => {
+  test(`${kind}: D scores, input gradients and d(penalty)/d(weights) match PyTorch float64`, { skip: kind === 'wgan_gp' ? skipWgan : skip }, async () => {
     const info = backend;
     const exp = fx[kind];
     const ps = paramTensors();
