@@ -15,7 +15,7 @@ import { UserError } from '../dnnlib/errors.ts';
 import { Network, assignVar, resolveKwargs, checkChoice, type NetworkOptions, type VarInit, type LayerInfo } from './network.ts';
 import * as ops from './ops.ts';
 import { convDownsample2d, downsample2d, upsample2d, upsampleConv2d } from './upfirdn_2d.ts';
-import { mixDlatents, truncateDlatents, type GRunOptions, type Rng, type SynthesisRunOptions } from './networks_stylegan.ts';
+import { G_style, mixDlatents, truncateDlatents, type GRunOptions, type Rng, type SynthesisRunOptions } from './networks_stylegan.ts';
 
 export type Architecture = 'orig' | 'skip' | 'resnet';
 export type Nonlinearity2 = 'linear' | 'relu' | 'lrelu';
@@ -644,4 +644,16 @@ export class D_stylegan2 extends Network {
       return scores;
     });
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The generator surface the generation scripts use (figures, morph, metrics): G_style and G_main
+// both have run(z, labels, opts), components.mapping / components.synthesis (noiseVars, run,
+// kw.resolution / num_channels), dlatent_avg and num_layers.
+
+export type StyleGenerator = G_style | G_main;
+
+/** True for either style-based generator (StyleGAN's G_style or StyleGAN2's G_main). */
+export function isStyleGenerator(net: Network): net is StyleGenerator {
+  return net instanceof G_main || net instanceof G_style;
 }
