@@ -22,7 +22,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { registerEngine } from './register.ts';
+import { ENGINE_KERNELS, registerEngine } from './register.ts';
 
 const require = createRequire(import.meta.url);
 const PKG = '@tensorflow/tfjs-backend-wasm';
@@ -87,8 +87,13 @@ export async function startWasmThreads(threads = os.availableParallelism()): Pro
   }
   const version = (require(`${PKG}/package.json`) as { version: string }).version;
   if (version !== PINNED_VERSION) throw new Error(`${PKG} ${version} is installed; engine/wasm_threads.ts is written for ${PINNED_VERSION}`);
+  // The package's first import registers its stock kernels, warning about every name already taken:
+  // take ours out of the way first and put them back over the stock ones after.
+  for (const k of ENGINE_KERNELS) {
+    if (k.backendName === 'wasm' && tf.getKernel(k.kernelName, 'wasm')?.kernelFunc === k.kernelFunc) tf.unregisterKernel(k.kernelName, 'wasm');
+  }
   const pkg = (await import(PKG)) as unknown as WasmPackage;
-  registerEngine(); // the import registers the stock wasm kernels: put ours back over them
+  registerEngine();
   const outDir = wasmOutDir();
   const workerFile = workerScriptFile(outDir);
   const mainScript = path.join(outDir, 'tfjs-backend-wasm-threaded-simd.js');
