@@ -99,6 +99,10 @@ const CONV_CASES: Array<[string, number[], number[], number, unknown]> = [
   ['3x3 stride 1 valid', [2, 9, 7, 5], [3, 3, 5, 6], 1, 'valid'],
   ['4x4 stride 2 numeric pad 3', [2, 8, 8, 3], [4, 4, 3, 5], 2, 3],
   ['5x5 explicit asymmetric pad', [1, 11, 11, 3], [5, 5, 3, 4], 1, [[0, 0], [2, 1], [1, 2], [0, 0]]],
+  // Larger outputs (more output pixels than filter taps by far, the bench's regime).
+  ['3x3 same 24x24 (large output)', [2, 24, 24, 8], [3, 3, 8, 8], 1, 'same'],
+  ['4x4 stride 2 same 40x40 (large output)', [2, 40, 40, 4], [4, 4, 4, 6], 2, 'same'],
+  ['3x3 stride 2 valid 41x39 (large output)', [1, 41, 39, 3], [3, 3, 3, 5], 2, 'valid'],
 ];
 
 const CASES: KernelCase[] = [];
