@@ -498,6 +498,22 @@ export class G_main extends Network {
     });
   }
 
+  /**
+   * The dlatents G feeds to synthesis while training (mapping, W-average update, style mixing; no
+   * truncation): the `mapping` half of the path-length regularizer (loss_stylegan2.StyleGeneratorFns),
+   * whose gradient is taken with respect to exactly these dlatents as NVIDIA's return_dlatents gives them.
+   */
+  trainingDlatents(latents: tf.Tensor2D, labels?: tf.Tensor2D | null, rng: Rng = Math.random): tf.Tensor3D {
+    const beta = this.kw.dlatent_avg_beta === 1 ? null : this.kw.dlatent_avg_beta;
+    const mixing = this.kw.style_mixing_prob === null || this.kw.style_mixing_prob <= 0 ? null : this.kw.style_mixing_prob;
+    return tf.tidy(() => {
+      let dlatents = this.components.mapping.run(latents, labels) as tf.Tensor3D;
+      if (beta !== null) this.updateDlatentAvg(dlatents, beta);
+      if (mixing !== null) dlatents = this.styleMix(dlatents, latents, labels, mixing, rng);
+      return dlatents;
+    });
+  }
+
   private updateDlatentAvg(dlatents: tf.Tensor3D, beta: number): void {
     const next = tf.tidy(() => {
       const batchAvg = tf.mean(tf.squeeze(tf.slice(dlatents, [0, 0, 0], [-1, 1, -1]), [1]), 0);
