@@ -3,7 +3,7 @@
 // layers (8 by default), images through NVIDIA's convert_images_to_uint8. With the stored noise
 // (the default here) the same seed, ψ and network give the same bytes on every run.
 import * as path from 'node:path';
-import type { G_style } from '../training/networks_stylegan.ts';
+import type { StyleGenerator } from '../training/networks_stylegan2.ts';
 import { encodePng, latentSize, latentsForSeeds, NoiseSource, runGs, writePng, type NoiseSpec, type RawImage } from './render.ts';
 
 export interface ImagesConfig {
@@ -17,12 +17,12 @@ export interface ImagesConfig {
 export const seedFileName = (seed: number) => `seed${String(seed).padStart(4, '0')}.png`;
 
 /** The images of `seeds` (one RandomState per seed), in minibatches of 8. */
-export function generateSeedImages(Gs: G_style, seeds: readonly number[], truncation_psi: number, noise: NoiseSpec | NoiseSource, onProgress?: (done: number) => void): RawImage[] {
+export function generateSeedImages(Gs: StyleGenerator, seeds: readonly number[], truncation_psi: number, noise: NoiseSpec | NoiseSource, onProgress?: (done: number) => void): RawImage[] {
   return runGs(Gs, latentsForSeeds(seeds, latentSize(Gs)), { noise, truncation_psi, onProgress });
 }
 
 /** Writes <outdir>/seedNNNN.png for every seed; returns the files. */
-export async function writeSeedImages(Gs: G_style, c: ImagesConfig, onProgress?: (done: number) => void): Promise<string[]> {
+export async function writeSeedImages(Gs: StyleGenerator, c: ImagesConfig, onProgress?: (done: number) => void): Promise<string[]> {
   const files: string[] = [];
   // Chunks of 64 seeds keep memory flat for long seed lists; the noise stream continues across chunks.
   const noise = new NoiseSource(c.noise, Gs.components.synthesis);

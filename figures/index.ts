@@ -1,6 +1,6 @@
 // The figures of generate_figures.ts by name: NVIDIA's figures 2, 3, 4, 5 and 8 with their file
 // names, each laid out for the network's resolution (see each module and layout.ts).
-import type { G_style } from '../training/networks_stylegan.ts';
+import type { StyleGenerator } from '../training/networks_stylegan2.ts';
 import type { NoiseSpec } from './render.ts';
 import { drawUncuratedFigure, figure02Config, nvidiaUncuratedConfig, uncuratedCanvasSize } from './uncurated.ts';
 import { drawStyleMixingFigure, figure03Config, styleMixingCanvasSize } from './style_mixing.ts';
@@ -29,10 +29,10 @@ export interface FigureSpec {
   describe: string;
   /** Canvas [width, height] for a network of resolution R with num_layers style layers. */
   canvas(R: number, num_layers: number): [number, number];
-  draw(Gs: G_style, opts: FigureOptions): Promise<Buffer>;
+  draw(Gs: StyleGenerator, opts: FigureOptions): Promise<Buffer>;
 }
 
-const resOf = (Gs: G_style) => Gs.components.synthesis.kw.resolution;
+const resOf = (Gs: StyleGenerator) => Gs.components.synthesis.kw.resolution;
 
 export const FIGURES: Record<FigureName, FigureSpec> = {
   'uncurated': {

@@ -15,7 +15,8 @@ import ffmpeg from 'fluent-ffmpeg';
 import sharp from 'sharp';
 import { UserError, onAbort } from '../dnnlib/errors.ts';
 import { tempPathFor } from '../dnnlib/atomic.ts';
-import { truncateDlatents, type G_style } from '../training/networks_stylegan.ts';
+import { truncateDlatents } from '../training/networks_stylegan.ts';
+import type { StyleGenerator } from '../training/networks_stylegan2.ts';
 import { encodePng, fixedNoise, latentSize, latentsForSeeds, runSynthesis, writePng, type RawImage } from './render.ts';
 
 export type Space = 'z' | 'w';
@@ -105,7 +106,7 @@ export function frameSize(c: MorphConfig, R: number): [number, number] {
 }
 
 /** Keyframe vectors: z [K][latent] or truncated w [K][L·D]. */
-function keyframes(Gs: G_style, c: MorphConfig): { keys: Float32Array[]; shape: number[] } {
+function keyframes(Gs: StyleGenerator, c: MorphConfig): { keys: Float32Array[]; shape: number[] } {
   const L = latentSize(Gs);
   const z = latentsForSeeds(c.seeds, L);
   if (c.space === 'z') return { keys: c.seeds.map((_, i) => z.subarray(i * L, (i + 1) * L)), shape: [L] };
@@ -119,13 +120,13 @@ function keyframes(Gs: G_style, c: MorphConfig): { keys: Float32Array[]; shape: 
   return { keys: Array.from({ length: K }, (_, i) => flat.subarray(i * nl * D, (i + 1) * nl * D)), shape: [nl, D] };
 }
 
-function truncationCutoff(Gs: G_style, c: MorphConfig): number {
+function truncationCutoff(Gs: StyleGenerator, c: MorphConfig): number {
   const cutoff = c.truncation_cutoff === undefined ? Gs.kw.truncation_cutoff : c.truncation_cutoff;
   return cutoff === null ? Gs.num_layers : cutoff;
 }
 
 /** Renders frames [from, to) of the plan as RGB images. */
-function renderFrames(Gs: G_style, c: MorphConfig, keys: Float32Array[], shape: number[], plan: [number, number][], noise: ReturnType<typeof fixedNoise>): RawImage[] {
+function renderFrames(Gs: StyleGenerator, c: MorphConfig, keys: Float32Array[], shape: number[], plan: [number, number][], noise: ReturnType<typeof fixedNoise>): RawImage[] {
   const f = c.interp === 'slerp' ? slerp : lerp;
   const size = keys[0]!.length;
   const batch = new Float32Array(plan.length * size);
@@ -161,7 +162,7 @@ export interface FrameSink {
 }
 
 /** Renders every frame, 8 at a time, into the sink. Returns the number of frames. */
-export async function renderMorph(Gs: G_style, c: MorphConfig, sink: FrameSink, onProgress?: (done: number, total: number) => void): Promise<number> {
+export async function renderMorph(Gs: StyleGenerator, c: MorphConfig, sink: FrameSink, onProgress?: (done: number, total: number) => void): Promise<number> {
   const plan = framePlan(c.seeds.length, c.steps, c.loop);
   const { keys, shape } = keyframes(Gs, c);
   const noise = fixedNoise(Gs.components.synthesis, c.noise_seed);

@@ -5,7 +5,7 @@
 // bottom-right the right half of "coarse noise only". NVIDIA scales a clone of Gs; passing the
 // scaled stored noise as the noise inputs computes the same thing without copying the network.
 import * as tf from '@tensorflow/tfjs';
-import type { G_style } from '../training/networks_stylegan.ts';
+import type { StyleGenerator } from '../training/networks_stylegan2.ts';
 import { layerSplit, inRange, type LayerRange } from './layout.ts';
 import { composeCanvas, cropResize, flop, latentSize, latentsForSeeds, runGs, type Placement, type RawImage } from './render.ts';
 
@@ -27,7 +27,7 @@ export function noiseComponentsCanvasSize(c: NoiseComponentsConfig): [number, nu
   return [c.w * 2, c.h * 2];
 }
 
-export async function drawNoiseComponentsFigure(Gs: G_style, c: NoiseComponentsConfig, onProgress?: (done: number, total: number) => void): Promise<Buffer> {
+export async function drawNoiseComponentsFigure(Gs: StyleGenerator, c: NoiseComponentsConfig, onProgress?: (done: number, total: number) => void): Promise<Buffer> {
   const latents = latentsForSeeds(c.seeds, latentSize(Gs));
   const noiseVars = Gs.components.synthesis.noiseVars;
   const all: RawImage[][] = [];

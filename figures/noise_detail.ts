@@ -3,7 +3,7 @@
 // 1..4, each cropped to NVIDIA's box (650,180)–(906,436) of 1024² (scaled to the resolution) and
 // NEAREST-resized to w/2 × h/2. Column 2: the per-pixel standard deviation over the samples of the
 // RGB mean, ×4, +0.5, clipped and truncated to uint8 (PIL mode 'L').
-import type { G_style } from '../training/networks_stylegan.ts';
+import type { StyleGenerator } from '../training/networks_stylegan2.ts';
 import { scale1024 } from './layout.ts';
 import { composeCanvas, cropResize, latentSize, latentsForSeeds, runGs, type NoiseSpec, type Placement, type RawImage } from './render.ts';
 
@@ -57,7 +57,7 @@ export function noiseStdMap(images: readonly RawImage[]): RawImage {
   return { data: out, width, height, channels: 1 };
 }
 
-export async function drawNoiseDetailFigure(Gs: G_style, c: NoiseDetailConfig, noise: NoiseSpec, onProgress?: (done: number, total: number) => void): Promise<Buffer> {
+export async function drawNoiseDetailFigure(Gs: StyleGenerator, c: NoiseDetailConfig, noise: NoiseSpec, onProgress?: (done: number, total: number) => void): Promise<Buffer> {
   const L = latentSize(Gs);
   const placements: Placement[] = [];
   const total = c.seeds.length * c.num_samples;

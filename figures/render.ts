@@ -8,7 +8,11 @@ import { UserError } from '../dnnlib/errors.ts';
 import { writeFileAtomic } from '../dnnlib/atomic.ts';
 import { RandomState } from '../dnnlib/random.ts';
 import type { Network } from '../training/network.ts';
-import { G_style, type G_synthesis, type SynthesisRunOptions } from '../training/networks_stylegan.ts';
+import { type G_synthesis, type SynthesisRunOptions } from '../training/networks_stylegan.ts';
+import { isStyleGenerator, type StyleGenerator, type G_synthesis_stylegan2 } from '../training/networks_stylegan2.ts';
+
+/** Either generation of synthesis network (both hold NVIDIA's noiseK buffers). */
+type AnySynthesis = G_synthesis | G_synthesis_stylegan2;
 import { convertImagesToUint8Tensor } from '../training/misc.ts';
 
 /** NVIDIA's synthesis_kwargs minibatch_size. */
@@ -23,15 +27,15 @@ export interface RawImage {
 }
 
 /** The figures need a style-based generator (mapping, synthesis, dlatent_avg, noise inputs). */
-export function requireStyleGenerator(Gs: Network): G_style {
-  if (!(Gs instanceof G_style)) {
-    throw new UserError(`this network's Gs is ${Gs.constructor.name}, not a StyleGAN generator (G_style); figures and morphs need G_style`);
+export function requireStyleGenerator(Gs: Network): StyleGenerator {
+  if (!isStyleGenerator(Gs)) {
+    throw new UserError(`this network's Gs is ${Gs.constructor.name}, not a style-based generator (StyleGAN's G_style or StyleGAN2's G_main); figures and morphs need one`);
   }
   return Gs;
 }
 
 /** Gs.input_shape[1]. */
-export function latentSize(Gs: G_style): number {
+export function latentSize(Gs: StyleGenerator): number {
   return Gs.components.mapping.kw.latent_size;
 }
 
@@ -65,7 +69,7 @@ export type NoiseSpec =
 /** A stateful source of per-call synthesis options for one NoiseSpec. */
 export class NoiseSource {
   private readonly rs: RandomState | null;
-  constructor(private readonly spec: NoiseSpec, private readonly synthesis: G_synthesis) {
+  constructor(private readonly spec: NoiseSpec, private readonly synthesis: AnySynthesis) {
     this.rs = spec.mode === 'random' && spec.seed !== undefined ? new RandomState(spec.seed) : null;
   }
 
@@ -83,10 +87,10 @@ export class NoiseSource {
   }
 }
 
-const sourceOf = (noise: NoiseSpec | NoiseSource, synthesis: G_synthesis) => (noise instanceof NoiseSource ? noise : new NoiseSource(noise, synthesis));
+const sourceOf = (noise: NoiseSpec | NoiseSource, synthesis: AnySynthesis) => (noise instanceof NoiseSource ? noise : new NoiseSource(noise, synthesis));
 
 /** One fixed noise set (for every frame of a morph): RandomState(seed).randn per layer, or the stored noise. */
-export function fixedNoise(synthesis: G_synthesis, seed: number | undefined): NoiseSpec {
+export function fixedNoise(synthesis: AnySynthesis, seed: number | undefined): NoiseSpec {
   if (seed === undefined) return { mode: 'stored' };
   const rs = new RandomState(seed);
   return {
@@ -126,7 +130,7 @@ export interface GenerateOptions {
 }
 
 /** Gs.run(latents, None, **synthesis_kwargs) in minibatches of 8. latents: [n, latent_size]. */
-export function runGs(Gs: G_style, latents: Float32Array, opts: GenerateOptions): RawImage[] {
+export function runGs(Gs: StyleGenerator, latents: Float32Array, opts: GenerateOptions): RawImage[] {
   const L = latentSize(Gs);
   const n = latents.length / L;
   const noise = sourceOf(opts.noise, Gs.components.synthesis);
@@ -144,13 +148,13 @@ export function runGs(Gs: G_style, latents: Float32Array, opts: GenerateOptions)
 }
 
 /** Gs.components.mapping.run(latents): dlatents [n, num_layers, dlatent_size] (no truncation). */
-export function runMapping(Gs: G_style, latents: Float32Array): tf.Tensor3D {
+export function runMapping(Gs: StyleGenerator, latents: Float32Array): tf.Tensor3D {
   const L = latentSize(Gs);
   return tf.tidy(() => Gs.components.mapping.run(tf.tensor2d(latents, [latents.length / L, L])) as tf.Tensor3D);
 }
 
 /** Gs.components.synthesis.run(dlatents, **synthesis_kwargs) in minibatches of 8. */
-export function runSynthesis(Gs: G_style, dlatents: tf.Tensor3D, opts: Omit<GenerateOptions, 'truncation_psi' | 'truncation_cutoff'>): RawImage[] {
+export function runSynthesis(Gs: StyleGenerator, dlatents: tf.Tensor3D, opts: Omit<GenerateOptions, 'truncation_psi' | 'truncation_cutoff'>): RawImage[] {
   const synthesis = Gs.components.synthesis;
   const noise = sourceOf(opts.noise, synthesis);
   const n = dlatents.shape[0];

@@ -6,7 +6,7 @@ import { UserError } from '../dnnlib/errors.ts';
 import { createProgress, type Progress } from '../dnnlib/progress.ts';
 import { parseRange } from '../dnnlib/util.ts';
 import { loadNetworks, resolveNetworkArg } from '../training/network_io.ts';
-import type { G_style } from '../training/networks_stylegan.ts';
+import type { StyleGenerator } from '../training/networks_stylegan2.ts';
 import { ALL_FIGURE_NAMES, FIGURES, FIGURE_NAMES, type FigureName } from './index.ts';
 import { encodePng, requireStyleGenerator, writePng, type NoiseSpec } from './render.ts';
 import { generateSeedImages, writeSeedImages } from './images.ts';
@@ -91,7 +91,7 @@ export function noiseSpec(a: NoiseArgs): NoiseSpec {
 // ---------------------------------------------------------------------------------------------
 // Loading.
 
-export async function loadGs(args: NetworkArgs, log: Log = stdout): Promise<G_style> {
+export async function loadGs(args: NetworkArgs, log: Log = stdout): Promise<StyleGenerator> {
   const source = resolveNetworkArg(args.network);
   log(`Loading network ${source}...`);
   const nets = await loadNetworks(source, { cacheDir: args.cacheDir, networks: ['Gs'] });
@@ -103,7 +103,7 @@ export async function loadGs(args: NetworkArgs, log: Log = stdout): Promise<G_st
   }
 }
 
-const resolution = (Gs: G_style) => Gs.components.synthesis.kw.resolution;
+const resolution = (Gs: StyleGenerator) => Gs.components.synthesis.kw.resolution;
 
 /** A progress bar that starts when the first report tells it the total. */
 function lazyProgress(label: string, unit: string) {

@@ -3,7 +3,7 @@
 // images in columns 1.., column 0 the destination images in rows 1..; cell (r, c) is destination r
 // with the layers style_ranges[r] taken from source c. The top-left cell stays white.
 import * as tf from '@tensorflow/tfjs';
-import type { G_style } from '../training/networks_stylegan.ts';
+import type { StyleGenerator } from '../training/networks_stylegan2.ts';
 import { layerSplit, inRange, type LayerRange } from './layout.ts';
 import { composeCanvas, latentSize, latentsForSeeds, runMapping, runSynthesis, type Placement } from './render.ts';
 
@@ -42,7 +42,7 @@ export function mixRow(dst: tf.Tensor2D, src: tf.Tensor3D, range: LayerRange): t
   });
 }
 
-export async function drawStyleMixingFigure(Gs: G_style, c: StyleMixingConfig, onProgress?: (done: number, total: number) => void): Promise<Buffer> {
+export async function drawStyleMixingFigure(Gs: StyleGenerator, c: StyleMixingConfig, onProgress?: (done: number, total: number) => void): Promise<Buffer> {
   const L = latentSize(Gs);
   const total = c.src_seeds.length + c.dst_seeds.length * (1 + c.src_seeds.length);
   let done = 0;

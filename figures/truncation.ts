@@ -2,7 +2,8 @@
 // w' = avg + (w − avg)·ψ on *all* layers with avg = Gs.dlatent_avg, rendered with the stored noise.
 // One row per seed, one column per ψ.
 import * as tf from '@tensorflow/tfjs';
-import { truncateDlatents, type G_style } from '../training/networks_stylegan.ts';
+import { truncateDlatents } from '../training/networks_stylegan.ts';
+import type { StyleGenerator } from '../training/networks_stylegan2.ts';
 import { composeCanvas, latentSize, latentsForSeeds, runMapping, runSynthesis, type Placement } from './render.ts';
 
 export interface TruncationConfig {
@@ -29,7 +30,7 @@ export function truncationRow(dlatent: tf.Tensor2D, avg: tf.Tensor1D, psis: read
   });
 }
 
-export async function drawTruncationFigure(Gs: G_style, c: TruncationConfig, onProgress?: (done: number, total: number) => void): Promise<Buffer> {
+export async function drawTruncationFigure(Gs: StyleGenerator, c: TruncationConfig, onProgress?: (done: number, total: number) => void): Promise<Buffer> {
   const dlatents = runMapping(Gs, latentsForSeeds(c.seeds, latentSize(Gs)));
   const placements: Placement[] = [];
   try {

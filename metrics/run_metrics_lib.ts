@@ -26,7 +26,7 @@ import { list_network_pkls, locate_network_pkl, locate_run_dir } from '../traini
 import { loadNetworks } from '../training/network_io.ts';
 import type { Network } from '../training/network.ts';
 import { assignVar } from '../training/network.ts';
-import { G_style } from '../training/networks_stylegan.ts';
+import { isStyleGenerator, type StyleGenerator } from '../training/networks_stylegan2.ts';
 import { calcMetric, isValidMetric, jsonLine, listMetrics, resultLine, appendJsonLine } from './all_metrics.ts';
 import { convertImagesToUint8Tensor, realsCacheFile, type MetricReport, type PyValue, type WeightsInfo } from './metric_base.ts';
 import type { FeatureNetwork } from './frechet_inception_distance.ts';
@@ -341,14 +341,14 @@ function generatorHandle(Gs: Network, rng: RandomState, randomLabels: ((n: numbe
         labels = tf.tensor2d(randomLabels(n), [n, labelSize]);
       }
       // NVIDIA: Gs.get_output_for(z, labels, is_validation=True, randomize_noise=True).
-      if (Gs instanceof G_style) return Gs.run(z, labels, { is_validation: true, randomize_noise: true, rng: noiseRng });
+      if (isStyleGenerator(Gs)) return Gs.run(z, labels, { is_validation: true, randomize_noise: true, rng: noiseRng });
       return (Gs as unknown as { run(z: tf.Tensor2D, l: tf.Tensor2D | null): tf.Tensor4D }).run(z, labels);
     }),
   };
 }
 
-function requireStyle(Gs: Network, metric: string): G_style {
-  if (!(Gs instanceof G_style)) throw new UserError(`${metric} needs a style-based generator (G_style with mapping and synthesis); this Gs is ${Gs.constructor.name}`);
+function requireStyle(Gs: Network, metric: string): StyleGenerator {
+  if (!isStyleGenerator(Gs)) throw new UserError(`${metric} needs a style-based generator (G_style or G_main, with mapping and synthesis); this Gs is ${Gs.constructor.name}`);
   return Gs;
 }
 
