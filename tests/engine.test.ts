@@ -11,7 +11,6 @@ import { COMPARISON_KERNELS } from '../engine/gradients/comparison_grads.ts';
 import { ENGINE_GRADIENTS } from '../engine/register.ts';
 
 const info = await useTestBackend();
-const noTraining = info.backend === 'wasm' ? 'stock wasm backend has no Conv2DBackpropFilter (issue 11)' : false;
 
 function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let num = 0, den = 0;
@@ -93,7 +92,7 @@ test('leakyRelu differentiates twice: d/dx sum((d/dx sum(lrelu(x)^2))^2) = 8x·s
 
 // (Numeric padding is left out: tfjs-node's Conv2D accepts only 'same' and 'valid'.)
 for (const [stride, pad] of [[1, 'same'], [2, 'same'], [2, 'valid'], [1, 'valid']] as [number, 'same' | 'valid'][]) {
-  test(`Conv2DBackpropFilter gradient (stride ${stride}, pad ${pad}) equals the gradient of the bilinear form sum(U·conv2d(x, G))`, { skip: noTraining }, () => {
+  test(`Conv2DBackpropFilter gradient (stride ${stride}, pad ${pad}) equals the gradient of the bilinear form sum(U·conv2d(x, G))`, () => {
     // BF(x, U) = dW of sum(U·conv2d(x, W)), so sum(G·BF(x, U)) = sum(U·conv2d(x, G)) for any G:
     // the right-hand side differentiates through tfjs' own Conv2D gradient, not ours.
     const x = seeded([2, 7, 7, 3], 1) as tf.Tensor4D;
@@ -121,7 +120,7 @@ for (const [stride, pad] of [[1, 'same'], [2, 'same'], [2, 'valid'], [1, 'valid'
   });
 }
 
-test('a short R1 training loop keeps tf.memory().numTensors flat', { skip: noTraining }, () => {
+test('a short R1 training loop keeps tf.memory().numTensors flat', () => {
   const w1 = tf.variable(seeded([3, 3, 3, 8], 5).mul(0.5));
   const w2 = tf.variable(seeded([3, 3, 8, 8], 6).mul(0.3));
   const w3 = tf.variable(seeded([8 * 4 * 4, 1], 7).mul(0.1));
@@ -180,7 +179,7 @@ function boxSame3(h: tf.Tensor4D): tf.Tensor4D {
   return tf.transpose(tf.reshape(tf.div(sums, counts), [n, c, hh, ww]), [0, 2, 3, 1]) as tf.Tensor4D;
 }
 
-test('avgPool differentiates twice (AvgPoolGrad gradient): 2x2 valid and 3x3 same stride 1 match reference formulations', { skip: noTraining }, () => {
+test('avgPool differentiates twice (AvgPoolGrad gradient): 2x2 valid and 3x3 same stride 1 match reference formulations', () => {
   const meanDown = (h: tf.Tensor4D) => {
     const [n, hh, ww, c] = h.shape;
     return tf.reshape(tf.mean(tf.reshape(h, [n * hh / 2, 2, ww / 2, 2, c]), [1, 3]), [n, hh / 2, ww / 2, c]) as tf.Tensor4D;
@@ -195,7 +194,7 @@ test('avgPool differentiates twice (AvgPoolGrad gradient): 2x2 valid and 3x3 sam
   }
 });
 
-test('resizeNearestNeighbor x2 differentiates twice (ResizeNearestNeighborGrad gradient): matches the broadcast-add upsampling', { skip: noTraining }, () => {
+test('resizeNearestNeighbor x2 differentiates twice (ResizeNearestNeighborGrad gradient): matches the broadcast-add upsampling', () => {
   const broadcastUp = (h: tf.Tensor4D) => {
     const [n, hh, ww, c] = h.shape;
     return tf.reshape(tf.add(tf.reshape(h, [n * hh, 1, ww, 1, c]), tf.zeros([1, 2, 1, 2, 1])), [n, 2 * hh, 2 * ww, c]) as tf.Tensor4D;
