@@ -9,7 +9,9 @@ import { runMain, UserError } from './dnnlib/errors.ts';
 import { backendOptions, backendOptionsFrom, initBackend } from './dnnlib/backend.ts';
 import { CONFIG_NAMES, NETWORK_CONFIGS, type ConfigName } from './training/network_configs.ts';
 import { LOSS_PAIRS, parseResolutionDict, resolveTrainConfig, type TrainOverrides } from './training/train_config.ts';
-import { buildTrainingNetworks, trainingLoop } from './training/training_loop.ts';
+import { buildTrainingNetworks, checkTrainingMetrics, trainingLoop } from './training/training_loop.ts';
+import { parseMetricList } from './metrics/run_metrics_lib.ts';
+import { listMetrics } from './metrics/all_metrics.ts';
 
 const PROG = 'train.ts';
 
@@ -97,11 +99,20 @@ runMain(async () => {
     .option('nonlinearity', { type: 'string', choices: ['relu', 'lrelu'], describe: 'activation of G synthesis and D (progan: G only)' })
     .option('num-channels', { type: 'number', describe: '--dry-run only: image channels (default 3)' })
     .option('label-size', { type: 'number', describe: '--dry-run only: label dimensionality (default 0)' })
-    .group(['image-snapshot-ticks', 'network-snapshot-ticks', 'grid-size', 'metrics'], 'Snapshots:')
+    .group(['image-snapshot-ticks', 'network-snapshot-ticks', 'grid-size', 'metrics', 'metrics-num-images', 'cache-dir', 'inception', 'vgg16', 'classifiers'], 'Snapshots:')
     .option('image-snapshot-ticks', { type: 'number', describe: 'write fakesNNNNNN.png every N ticks (default 1)' })
     .option('network-snapshot-ticks', { type: 'number', describe: 'write network-snapshot-NNNNNN.safetensors every N ticks (default 10; also at tick 1 and the end)' })
     .option('grid-size', { type: 'string', describe: "snapshot grid: 1080p, 4k (NVIDIA's, by image size) or COLSxROWS (default 4k; progan 1080p)" })
-    .option('metrics', { type: 'string', default: 'none', describe: "metrics at network snapshots: 'none' (running them during training is not wired yet)" })
+    .option('metrics', {
+      type: 'string', default: 'none',
+      describe: `metrics run on each network snapshot (and network-final), comma-separated: ${listMetrics().join(', ')}; ` +
+        "or 'none'. Results are appended to <run dir>/metric-<name>.txt (and .jsonl), as run_metrics.ts --run-dir does; a failing metric prints a line and training goes on",
+    })
+    .option('metrics-num-images', { type: 'number', describe: "override every metric's sample count (run_metrics' --num-images) for quick checks; results say so" })
+    .option('cache-dir', { type: 'string', describe: 'with --metrics: cache for metric weights (default ~/.cache/stylegan-ts) and real-image statistics (default ./cache)' })
+    .option('inception', { type: 'string', describe: 'with --metrics fid50k: the FID Inception weights file instead of downloading it (pt_inception-2015-12-05-6726825d.pth)' })
+    .option('vgg16', { type: 'string', describe: 'with --metrics ppl_*: the LPIPS weights instead of downloading them (vgg16-397923af.pth,lpips-v0.1-vgg.pth, or one .safetensors)' })
+    .option('classifiers', { type: 'string', describe: 'with --metrics ls: directory holding the 40 celebahq-classifier-NN-<attr>.pkl' })
     .options(backendOptions)
     .example('$0 --data-dir datasets --dataset ffhq', "NVIDIA's default: config F at the dataset's resolution, 25M images")
     .example('$0 --dataset fmnist --config f --fmap-max 128 --mapping-layers 2 --total-kimg 500 --minibatch-base 32 --minibatch-dict "" --lod-training-kimg 60 --lod-transition-kimg 60 --r1-gamma 1 --grid-size 8x8', 'a small StyleGAN on Fashion-MNIST (32x32, one channel)')
@@ -123,8 +134,9 @@ runMain(async () => {
   if (resolution !== undefined && !Number.isInteger(Math.log2(resolution))) throw new UserError(`--resolution: expected a power of two, got ${resolution}`, 2);
   const maxLabel = argv['max-label-size'];
   if (maxLabel !== undefined && maxLabel !== '0' && maxLabel !== 'full') throw new UserError(`--max-label-size: expected 0 or full, got '${maxLabel}'`, 2);
-  const metrics = String(argv.metrics).split(',').map((s) => s.trim()).filter((s) => s && s !== 'none');
-  if (metrics.length) throw new UserError(`--metrics ${metrics.join(',')}: running metrics at snapshots is not wired into training yet; use --metrics none and run_metrics.ts on the snapshots`, 2);
+  const metricNames = String(argv.metrics).split(',').map((s) => s.trim()).filter((s) => s && s !== 'none');
+  const metrics = metricNames.length ? parseMetricList(metricNames.join(',')) : [];
+  const vgg16 = argv.vgg16 === undefined ? undefined : ([] as unknown[]).concat(argv.vgg16).flatMap((x) => String(x).split(',')).filter(Boolean);
 
   const overrides: TrainOverrides = {
     config,
@@ -171,6 +183,10 @@ runMain(async () => {
     network_snapshot_ticks: wholeNumber('network-snapshot-ticks', argv['network-snapshot-ticks']),
     grid_size: argv['grid-size'],
     metrics,
+    metrics_args: {
+      num_images: wholeNumber('metrics-num-images', argv['metrics-num-images'], 2),
+      cache_dir: argv['cache-dir'], inception: argv.inception, vgg16, classifiers: argv.classifiers,
+    },
   };
 
   if (argv['dry-run']) {
@@ -192,6 +208,7 @@ runMain(async () => {
     if (argv[f] !== undefined) throw new UserError(`--${f}: only for --dry-run; training takes the shape from the dataset`, 2);
   }
   const c = resolveTrainConfig(overrides);
+  checkTrainingMetrics(c);
   await initBackend(backendOptionsFrom(argv));
   const result = await trainingLoop(c);
   process.exitCode = result.exitCode;

@@ -26,7 +26,7 @@ test('--no-noise, --no-const-input and --no-blur change the built networks', () 
 test('flags that would do nothing are refused with one line and exit code 2', () => {
   const cases: [string[], RegExp][] = [
     [['--dry-run', '--config', 'd', '--no-noise'], /^error: --no-noise: config d has no noise inputs to switch off$/],
-    [['--dataset', 'x', '--metrics', 'fid50k'], /^error: --metrics fid50k: running metrics at snapshots is not wired into training yet/],
+    [['--dataset', 'x', '--metrics', 'fid99k'], /^error: --metrics: unknown metric 'fid99k' \(known: /],
     [['--dataset', 'x', '--loss', 'wgan-gp', '--r1-gamma', '1'], /^error: --r1-gamma: the D loss D_wgan_gp takes no r1_gamma/],
     [['--dataset', 'x', '--num-channels', '3'], /^error: --num-channels: only for --dry-run/],
     [['--dataset', 'x', '--minibatch-dict', '5:32'], /^error: --minibatch-dict: expected resolution:value pairs/],

@@ -14,6 +14,9 @@ export interface LossConfig {
   args: Record<string, number>;
 }
 
+/** run_metrics' options for the metrics run at network snapshots. */
+export interface MetricsArgs { num_images?: number; cache_dir?: string; inception?: string; vgg16?: string[]; classifiers?: string }
+
 export interface OptConfig { beta1: number; beta2: number; epsilon: number; use_loss_scaling: boolean }
 
 export type SchedConfig = Omit<TrainingScheduleArgs, 'training_set_resolution_log2'>;
@@ -35,6 +38,8 @@ export interface TrainConfig {
   grid: { size: string; layout: 'random' };
   /** Metric names to run at network snapshots (empty: none). */
   metrics: string[];
+  /** How those metrics run (run_metrics' --num-images, --cache-dir and weights flags); absent = its defaults. */
+  metrics_args?: MetricsArgs;
   train: {
     total_kimg: number;
     G_smoothing_kimg: number;
@@ -211,6 +216,7 @@ export interface TrainOverrides {
   network_snapshot_ticks?: number;
   grid_size?: string;
   metrics?: string[];
+  metrics_args?: MetricsArgs;
   resume?: string;
 }
 
@@ -335,6 +341,12 @@ export function resolveTrainConfig(o: TrainOverrides): TrainConfig {
   set(o.seed, (v) => { t.seed = v; });
   set(o.grid_size, (v) => { parseGridSize(v); c.grid.size = v; });
   set(o.metrics, (v) => { c.metrics = v; });
+  set(o.metrics_args, (v) => {
+    const given = Object.entries(v).filter(([, x]) => x !== undefined);
+    if (given.length === 0) return;
+    if (c.metrics.length === 0) throw new UserError(`--${given[0]![0] === 'num_images' ? 'metrics-num-images' : given[0]![0].replace(/_/g, '-')}: only with --metrics (no metrics are run at snapshots)`, 2);
+    c.metrics_args = Object.fromEntries(given) as MetricsArgs;
+  });
   set(o.resume, (v) => { c.resume = v; });
 
   // Losses.

@@ -26,6 +26,8 @@ import { locateResume, restoreOptimizers, saveTrainingSnapshot, trainingStateOf,
 import { loadSnapshot, type Snapshot } from './snapshot.ts';
 import { TickStats, appendStatsLine, lossLine, writeLossPlot } from './train_report.ts';
 import { fp16Description, parseGridSize, type TrainConfig } from './train_config.ts';
+import { prepareRunMetrics, runMetrics, type RunMetricsConfig } from '../metrics/run_metrics_lib.ts';
+import { obtainWeights, WEIGHTS_FILES } from '../metrics/weights.ts';
 
 export interface TickInfo {
   tick: number;
@@ -109,6 +111,23 @@ export function buildTrainingNetworks(c: TrainConfig, shape: { num_channels: num
   }
 }
 
+/**
+ * run_metrics' checks on user input for c.metrics (dataset, weights flags, classifiers), without a
+ * network or backend: train.ts calls it before the backend starts. Returns the metrics config the
+ * snapshots use.
+ */
+export function checkTrainingMetrics(c: TrainConfig, quiet?: boolean): RunMetricsConfig {
+  const ma = c.metrics_args ?? {};
+  const cfg: RunMetricsConfig = {
+    metrics: c.metrics, dataDir: c.dataset.data_dir, resultDir: c.result_dir, numImages: ma.num_images, cacheDir: ma.cache_dir,
+    inception: ma.inception, vgg16: ma.vgg16, classifiers: ma.classifiers, seed: c.train.seed, quiet,
+  };
+  // No snapshot exists yet: a placeholder URL stands for the network (prepareRunMetrics only checks a
+  // URL's form); the dataset is the run's own.
+  if (c.metrics.length) prepareRunMetrics({ ...cfg, network: 'https://snapshot.invalid/network.safetensors', dataset: c.dataset.tfrecord_dir, mirrorAugment: c.train.mirror_augment });
+  return cfg;
+}
+
 export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}): Promise<TrainingResult> {
   // Validate what can fail cheaply before a run directory exists.
   const datasetDir = path.join(c.dataset.data_dir, c.dataset.tfrecord_dir);
@@ -116,6 +135,14 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
   const resumeFile = c.resume ? locateResume(c.resume, c.result_dir, c.desc) : null;
   const resumeSnap: Snapshot | null = resumeFile ? loadSnapshot(resumeFile) : null;
   const resumeState = resumeSnap ? trainingStateOf(resumeSnap, resumeFile!) : null;
+  // --metrics: run_metrics' own checks and the weight downloads now, so a missing Inception file fails
+  // here and not at the first snapshot hours later.
+  const metricsCfg = checkTrainingMetrics(c, hooks.quietProgress);
+  const ma = c.metrics_args ?? {};
+  if (c.metrics.includes('fid50k') && ma.inception === undefined) await obtainWeights(WEIGHTS_FILES.pt_inception, { cacheDir: ma.cache_dir });
+  if (c.metrics.some((m) => m.startsWith('ppl_')) && ma.vgg16 === undefined) {
+    for (const spec of [WEIGHTS_FILES.torchvision_vgg16, WEIGHTS_FILES.lpips_vgg_lin]) await obtainWeights(spec, { cacheDir: ma.cache_dir });
+  }
 
   const runDir = createRunDir(c.result_dir, c.desc);
   const log = new RunLog(runDir);
@@ -232,6 +259,19 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
       lastSnapshot = file;
       return file;
     };
+    // NVIDIA's metrics.run(pkl, run_dir=...) after each network snapshot: run_metrics' run_snapshot on
+    // this file with the run's dataset settings (from config.json), appending to metric-<name>.txt.
+    // NVIDIA's loop would crash on a failing metric; here it prints one line and training goes on, so
+    // hours of training are not lost to an evaluation problem.
+    const snapshotMetrics = async (file: string) => {
+      if (!c.metrics.length) return;
+      try {
+        const plan = prepareRunMetrics({ ...metricsCfg, runDir, snapshot: 'latest' });
+        await runMetrics({ ...plan, networks: [file], task: `run ${runDir}, snapshot ${path.basename(file)}` });
+      } catch (err) {
+        process.stderr.write(`warning: metrics on ${path.basename(file)} failed (training goes on): ${String((err as Error)?.message ?? err).split('\n')[0]}\n`);
+      }
+    };
 
     while (cur_nimg < total_nimg) {
       if (signals.requested()) break;
@@ -297,7 +337,7 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
         await writeLossPlot(path.join(runDir, 'loss.png'), records);
 
         if (cur_tick % c.train.image_snapshot_ticks === 0 || done) await saveFakes(cur_nimg);
-        if (cur_tick % c.train.network_snapshot_ticks === 0 || done || cur_tick === 1) snapshot(snapshotName(cur_nimg));
+        if (cur_tick % c.train.network_snapshot_ticks === 0 || done || cur_tick === 1) await snapshotMetrics(snapshot(snapshotName(cur_nimg)));
         hooks.onTick?.({ tick: cur_tick, kimg: cur_nimg / 1000, lod: sched.lod, minibatch: sched.minibatch, means, numTensors: tf.memory().numTensors, optimizerResets });
         tick_start_time = Date.now() / 1000;
         if (fs.existsSync(path.join(runDir, 'abort.txt'))) {
@@ -320,7 +360,7 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
       out(`${sig} at kimg ${(cur_nimg / 1000).toFixed(1)}: wrote ${file}; continue with --resume latest`);
       exitCode = sig === 'SIGINT' ? 130 : 143;
     } else {
-      snapshot('network-final.safetensors');
+      await snapshotMetrics(snapshot('network-final.safetensors'));
       out(`dnnlib: Finished training.training_loop.training_loop() in ${formatTime(Date.now() / 1000 - startTime)}.`);
     }
     G_opt.dispose();
