@@ -360,7 +360,9 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
       out(`${sig} at kimg ${(cur_nimg / 1000).toFixed(1)}: wrote ${file}; continue with --resume latest`);
       exitCode = sig === 'SIGINT' ? 130 : 143;
     } else {
-      await snapshotMetrics(snapshot('network-final.safetensors'));
+      // No metrics here: NVIDIA's loop scores the last tick's snapshot (same weights) and writes
+      // network-final without evaluating it again.
+      snapshot('network-final.safetensors');
       out(`dnnlib: Finished training.training_loop.training_loop() in ${formatTime(Date.now() / 1000 - startTime)}.`);
     }
     G_opt.dispose();
