@@ -58,8 +58,10 @@ async function convert(imageDir: string, outDir: string) {
 
 async function read(outDir: string) {
   const { TFRecordDataset } = await import('../training/dataset.ts');
-  const tf = await import('@tensorflow/tfjs');
-  await tf.setBackend('cpu');
+  // The backend training would use (tensorflow when linked), quietly: this bench prints its own lines.
+  const { initBackend } = await import('../dnnlib/backend.ts');
+  const info = await initBackend({ print: false });
+  const backend = info.fallbackReason ? `${info.backend} (${info.fallbackReason.slice(0, 120)})` : info.backend;
   const d = new TFRecordDataset(outDir, { seed: 1, mirrorAugment: true, shuffleMb: 256 });
   d.configure(minibatch, 0);
   const batches = Math.max(1, Math.floor(numImages / minibatch));
@@ -75,18 +77,21 @@ async function read(outDir: string) {
   }
   const tfSeconds = (performance.now() - t0) / 1000;
   await d.close();
-  return { images: batches * minibatch, npSeconds, tfSeconds, peakRss: peakRssBytes() };
+  return { images: batches * minibatch, npSeconds, tfSeconds, peakRss: peakRssBytes(), backend };
 }
 
 function child(phase: string, dir: string): Record<string, number> {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', SELF, '--phase', phase, '--dir', dir,
-    '--images', String(numImages), '--resolution', String(res), '--minibatch', String(minibatch)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  // The work dir goes by environment, not argv: tfjs-node's binary lookup (node-pre-gyp) parses
+  // process.argv and takes a `--dir` flag as its own module root, so the addon would not load.
+  const r = spawnSync(process.execPath, ['--import', 'tsx', SELF, '--phase', phase,
+    '--images', String(numImages), '--resolution', String(res), '--minibatch', String(minibatch)],
+  { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, STYLEGAN_BENCH_DIR: dir } });
   if (r.status !== 0) throw new Error(`bench phase ${phase} failed (exit ${r.status})`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
 if (values.phase) {
-  const dir = values.dir!;
+  const dir = process.env.STYLEGAN_BENCH_DIR ?? values.dir!;
   const imageDir = path.join(dir, 'images'), outDir = path.join(dir, 'bench');
   let result: unknown = {};
   if (values.phase === 'generate') await generate(imageDir);
@@ -105,7 +110,7 @@ if (values.phase) {
     process.stdout.write(`  create_from_images: ${(c.images! / c.seconds!).toFixed(1)} images/s (${c.images} images in ${c.seconds!.toFixed(1)} s), peak RSS ${formatBytes(c.peakRss!)}\n`);
     const r = child('read', dir);
     process.stdout.write(`  TFRecordDataset lod 0, minibatch ${minibatch}: getMinibatchNp ${(r.images! / r.npSeconds!).toFixed(0)} images/s, ` +
-      `getMinibatch (float32 [-1,1] + mirror, cpu backend) ${(r.images! / r.tfSeconds!).toFixed(0)} images/s, peak RSS ${formatBytes(r.peakRss!)}\n`);
+      `getMinibatch (float32 [-1,1] + mirror, ${r.backend} backend) ${(r.images! / r.tfSeconds!).toFixed(0)} images/s, peak RSS ${formatBytes(r.peakRss!)}\n`);
   } finally {
     if (!values.dir) fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -186,6 +186,11 @@ function loadTensorflow(threads: number | undefined, verbose: boolean): Tensorfl
     } catch {
       continue;
     }
+    // tfjs-node finds its addon through node-pre-gyp, which parses process.argv with nopt: a user's
+    // `--dir …` (an abbreviation of its --directory), `--arch` or `--debug` would redirect the lookup and
+    // the addon would not load. Hide the CLI's own arguments while it loads.
+    const argv = process.argv;
+    process.argv = argv.slice(0, 2);
     try {
       require(resolved);
       const version = (require(`${name}/package.json`) as { version: string }).version;
@@ -193,6 +198,8 @@ function loadTensorflow(threads: number | undefined, verbose: boolean): Tensorfl
       return tensorflowLoad;
     } catch (err) {
       reasons.push(`${name}: ${firstLine(err)}`);
+    } finally {
+      process.argv = argv;
     }
   }
   tensorflowLoad = { ok: false, reason: reasons.length > 0 ? reasons.join('; ') : '@tensorflow/tfjs-node is not installed' };

@@ -2,6 +2,10 @@
 // independent tfjs code paths), backend option validation, and a short training loop that must not
 // grow the tensor count.
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { useTestBackend } from './_backend.ts';
@@ -202,4 +206,16 @@ test('resizeNearestNeighbor x2 differentiates twice (ResizeNearestNeighborGrad g
   const fast = (h: tf.Tensor4D) => tf.image.resizeNearestNeighbor(h, [2 * h.shape[1], 2 * h.shape[2]]);
   const got = r1Grads(fast, 3, 4), want = r1Grads(broadcastUp, 3, 4);
   for (let i = 0; i < 2; i++) assert.ok(maxRel(got[i]!, want[i]!) < 1e-5, `dR1/dw${i + 1}: ${maxRel(got[i]!, want[i]!)}`);
+});
+
+test("a CLI's own --dir/--debug/--arch flags do not derail tfjs-node's addon lookup (node-pre-gyp parses argv)", { skip: info.backend !== 'tensorflow' ? 'tensorflow backend not linked here' : false }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sgts-argv-'));
+  const script = path.join(dir, 'probe.mts'); // .mts: ESM outside the package (top-level await)
+  const backendUrl = new URL('../dnnlib/backend.ts', import.meta.url).href;
+  fs.writeFileSync(script, `const { initBackend } = await import(${JSON.stringify(backendUrl)});\n` +
+    `const info = await initBackend({ backend: 'tensorflow', print: false });\nconsole.log('loaded ' + info.backend);\n`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script, '--dir', '/tmp/elsewhere', '--debug', '--arch', 'arm'],
+    { encoding: 'utf8', cwd: path.join(import.meta.dirname, '..') });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /loaded tensorflow/);
 });
