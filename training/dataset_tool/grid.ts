@@ -6,22 +6,8 @@ import { UserError } from '../../dnnlib/errors.ts';
 import { writeFileAtomic } from '../../dnnlib/atomic.ts';
 import { openDatasetDir, readLevel } from './dataset_dir.ts';
 import { chwToHwc, encodePng } from './extract.ts';
+import { create_image_grid } from '../misc.ts';
 import { num, str, type DatasetCommand } from './command.ts';
-
-/** Tiles CHW images into one HWC canvas of `cols` columns (black where the last row is short). */
-export function tileImages(images: Uint8Array[], c: number, res: number, cols: number): { hwc: Uint8Array; width: number; height: number } {
-  const rows = Math.ceil(images.length / cols);
-  const width = cols * res, height = rows * res;
-  const hwc = new Uint8Array(width * height * c);
-  images.forEach((chw, k) => {
-    const img = chwToHwc(chw, c, res, res);
-    const x0 = (k % cols) * res, y0 = Math.floor(k / cols) * res;
-    for (let y = 0; y < res; y++) {
-      hwc.set(img.subarray(y * res * c, (y + 1) * res * c), ((y0 + y) * width + x0) * c);
-    }
-  });
-  return { hwc, width, height };
-}
 
 export async function writeGrid(dir: string, outFile: string, opts: { count?: number; cols?: number } = {}): Promise<number> {
   const count = opts.count ?? 64;
@@ -33,9 +19,14 @@ export async function writeGrid(dir: string, outFile: string, opts: { count?: nu
     images.push(img.data);
     if (images.length >= count) break;
   }
-  const cols = opts.cols ?? Math.ceil(Math.sqrt(images.length));
-  const { hwc, width, height } = tileImages(images, layout.channels, layout.resolution, cols);
-  writeFileAtomic(outFile, await encodePng(hwc, layout.channels, height, width));
+  // One grid layout for the project: NVIDIA's create_image_grid (row-major, zeros where the last row is short).
+  const c = layout.channels, res = layout.resolution, n = images.length;
+  const batch = new Uint8Array(n * c * res * res);
+  images.forEach((chw, k) => batch.set(chw, k * c * res * res));
+  const cols = opts.cols ?? Math.ceil(Math.sqrt(n));
+  const grid = create_image_grid(batch, [n, c, res, res], [cols, Math.ceil(n / cols)]);
+  const [height, width] = grid.shape.slice(-2) as [number, number];
+  writeFileAtomic(outFile, await encodePng(chwToHwc(grid.data, c, height, width), c, height, width));
   return images.length;
 }
 
