@@ -34,7 +34,8 @@ import { InceptionV3Features, inceptionFeatureNetwork } from './inception_v3.ts'
 import { LpipsVgg16 } from './lpips.ts';
 import { loadAttributeClassifier, type LoadedClassifier } from './classifier.ts';
 import { PROXY_METRIC_NAME } from './proxy_features.ts';
-import { classifierFile, obtainWeights, sha256File, WEIGHTS_FILES, type WeightsFile } from './weights.ts';
+import { classifierFile, obtainWeights, WEIGHTS_FILES, type WeightsFile } from './weights.ts';
+import { sha256File } from '../dnnlib/download.ts';
 import { weightMapFromTorchFile, type WeightMap } from './weight_map.ts';
 
 /** The proxy network's weights as shipped (tests/fixtures/metrics/proxy_fmnist). */

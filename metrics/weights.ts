@@ -3,12 +3,11 @@
 // dnnlib.util.open_url, and an atomic download (temp file + rename, nothing left on failure).
 // Offline machines pass the files directly: --inception FILE, --vgg16 FILE, --classifiers DIR.
 
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../dnnlib/errors.ts';
-import { createAtomicWriteStream } from '../dnnlib/atomic.ts';
+import { downloadFile, sha256File } from '../dnnlib/download.ts';
 
 export interface WeightsFile {
   /** File name in the cache. */
@@ -141,18 +140,6 @@ export interface ObtainedWeights {
   verified: boolean;
 }
 
-export function sha256File(file: string): string {
-  const h = crypto.createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    let n: number;
-    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest('hex');
-}
 
 function hashMatches(actual: string, expected: string | null): boolean {
   return expected === null || actual.startsWith(expected.toLowerCase());
@@ -202,31 +189,7 @@ export async function obtainWeights(spec: WeightsFile, opts: ObtainOptions = {})
     `without network, download it elsewhere and pass ${spec.flag} ${spec.flag === '--classifiers' ? 'DIR' : 'FILE'}, or put it at ${target}`);
 }
 
-/**
- * Streams url into a temp file beside target and renames it into place only when complete and
- * its sha256 matches; returns the sha256.
- */
-async function downloadAtomic(url: string, target: string, expectedSha: string | null): Promise<string> {
-  const res = await fetch(url, { redirect: 'follow' });
-  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-  const out = createAtomicWriteStream(target);
-  const h = crypto.createHash('sha256');
-  try {
-    const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      h.update(value);
-      out.write(value);
-    }
-    const expected = Number(res.headers.get('content-length') ?? NaN);
-    if (Number.isFinite(expected) && expected !== out.bytesWritten) throw new Error(`truncated: ${out.bytesWritten} of ${expected} bytes`);
-    const sha = h.digest('hex');
-    if (!hashMatches(sha, expectedSha)) throw new Error(`sha256 mismatch: got ${sha}, expected ${expectedSha}…`);
-    out.commit();
-    return sha;
-  } catch (err) {
-    out.abort();
-    throw err;
-  }
+/** One download attempt through dnnlib/download.ts, refused unless its sha256 matches; returns the sha256. */
+function downloadAtomic(url: string, target: string, expectedSha: string | null): Promise<string> {
+  return downloadFile(url, target, expectedSha === null ? {} : { sha256: expectedSha });
 }

@@ -15,7 +15,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../dnnlib/errors.ts';
-import { createAtomicWriteStream, writeFileAtomic } from '../dnnlib/atomic.ts';
+import { writeFileAtomic } from '../dnnlib/atomic.ts';
+import { downloadFile, DownloadError, sha256File } from '../dnnlib/download.ts';
 import { createProgress } from '../dnnlib/progress.ts';
 import { loadNetworkPickle } from '../dnnlib/pickle.ts';
 import { loadSnapshot, saveSnapshot, type TensorMap } from './snapshot.ts';
@@ -248,8 +249,6 @@ function urlFileName(url: string): string {
   return base.replace(/[^A-Za-z0-9._-]/g, '_') || 'download';
 }
 
-const sha256File = (file: string): string => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-
 export interface DownloadOptions {
   attempts?: number;
   quiet?: boolean;
@@ -287,37 +286,16 @@ export async function downloadToCache(url: string, cacheDir: string, opts: Downl
 type DownloadResult = { ok: true; sha256: string } | { ok: false; error: string; retry: boolean };
 
 async function downloadOnce(url: string, target: string, quiet: boolean): Promise<DownloadResult> {
-  let res: Response;
+  let bar: ReturnType<typeof createProgress> | undefined;
   try {
-    res = await fetch(url, { redirect: 'follow' });
+    const sha256 = await downloadFile(url, target, {
+      onStart: (total) => { bar = createProgress({ total: Number.isFinite(total) ? total : 0, label: `download ${urlFileName(url)}`, unit: 'B', silent: quiet }); },
+      onBytes: (n) => bar?.increment(n),
+    });
+    return { ok: true, sha256 };
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return { ok: false, error: cause?.code ?? cause?.message ?? (err as Error).message, retry: true };
-  }
-  if (!res.ok || !res.body) {
-    await res.body?.cancel();
-    return { ok: false, error: `HTTP ${res.status} ${res.statusText}`.trim(), retry: res.status >= 500 || res.status === 429 };
-  }
-  const total = Number(res.headers.get('content-length') ?? NaN);
-  const hash = crypto.createHash('sha256');
-  const w = createAtomicWriteStream(target);
-  const bar = createProgress({ total: Number.isFinite(total) ? total : 0, label: `download ${urlFileName(url)}`, unit: 'B', silent: quiet });
-  try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      hash.update(chunk);
-      w.write(chunk);
-      bar.increment(chunk.length);
-    }
-    if (Number.isFinite(total) && w.bytesWritten !== total) {
-      w.abort();
-      return { ok: false, error: `truncated: received ${w.bytesWritten} of ${total} bytes`, retry: true };
-    }
-    w.commit();
-    return { ok: true, sha256: hash.digest('hex') };
-  } catch (err) {
-    w.abort();
-    return { ok: false, error: (err as Error).message, retry: true };
+    return { ok: false, error: (err as Error).message, retry: err instanceof DownloadError ? err.retry : true };
   } finally {
-    bar.stop();
+    bar?.stop();
   }
 }
