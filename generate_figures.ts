@@ -3,7 +3,8 @@
 // Parses flags only; the work is in figures/run.ts.
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { runMain, UserError } from './dnnlib/errors.ts';
+import { runMain } from './dnnlib/errors.ts';
+import { finishCli } from './dnnlib/cli.ts';
 import { backendOptions, backendOptionsFrom, initBackend } from './dnnlib/backend.ts';
 import { ALL_FIGURE_NAMES, FIGURE_NAMES, FIGURES } from './figures/index.ts';
 import { resolveNetworkArg } from './training/network_io.ts';
@@ -23,7 +24,7 @@ const withCommon = <T>(y: Argv<T>) => y.options(networkOptions).options(backendO
 
 runMain(async () => {
   let command: 'figures' | 'images' | 'morph' = 'figures';
-  const argv = await yargs(hideBin(process.argv))
+  const argv = await finishCli(yargs(hideBin(process.argv))
     .scriptName(PROG)
     .usage('Figures of the StyleGAN paper, images per seed and morph videos (NVIDIA generate_figures.py).')
     .command('$0', `write NVIDIA's figures (${FIGURE_NAMES.join(', ')}) into --outdir`, (y) => withCommon(y)
@@ -55,16 +56,7 @@ runMain(async () => {
       .option('frames-dir', { type: 'string', describe: 'write PNG frames into this directory instead of a video (no ffmpeg needed)' })
       .option('ffmpeg', { type: 'string', describe: 'ffmpeg binary (default: FFMPEG_PATH, the system ffmpeg, then @ffmpeg-installer/ffmpeg)' })
       .example(`$0 morph --seeds 100,860,1200 --steps 90 --fps 30 --out results/morph.mp4`, '3 keyframes, 181 frames')
-      .example(`$0 morph --seeds 100,860 --space w --loop --frames-dir results/frames`, 'PNG frames of a w-space loop'), () => { command = 'morph'; })
-    .strict()
-    .help()
-    .version(false)
-    .wrap(Math.min(110, process.stdout.columns || 110))
-    .fail((msg, err) => {
-      if (err) throw err;
-      throw new UserError(`${msg}\nType "${PROG} --help" for usage.`, 2);
-    })
-    .parseAsync();
+      .example(`$0 morph --seeds 100,860 --space w --loop --frames-dir results/frames`, 'PNG frames of a w-space loop'), () => { command = 'morph'; }), PROG, 110).parseAsync();
 
   const a = argv as Record<string, unknown>;
   const common = {

@@ -2,7 +2,8 @@
 // --network it uses the model bundled in models/ (see models/README.md). `npm start` runs it.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { runMain, UserError } from './dnnlib/errors.ts';
+import { runMain } from './dnnlib/errors.ts';
+import { finishCli } from './dnnlib/cli.ts';
 import { backendOptions, backendOptionsFrom, initBackend } from './dnnlib/backend.ts';
 import { parseNumber, parseSeed, runPretrainedExample } from './figures/run.ts';
 import { resolveNetworkArg } from './training/network_io.ts';
@@ -10,7 +11,7 @@ import { resolveNetworkArg } from './training/network_io.ts';
 const PROG = 'pretrained_example.ts';
 
 runMain(async () => {
-  const argv = await yargs(hideBin(process.argv))
+  const argv = await finishCli(yargs(hideBin(process.argv))
     .scriptName(PROG)
     .usage('Generate one image with a pretrained StyleGAN generator (NVIDIA pretrained_example.py).\n\nUsage: $0 [options]')
     .option('network', { type: 'string', describe: 'a snapshot (.safetensors), an NVIDIA .pkl or an http(s) URL of either; default the bundled model' })
@@ -23,16 +24,7 @@ runMain(async () => {
     .options(backendOptions)
     .example('$0', 'the bundled model, seed 5, ψ 0.7 → results/example.png')
     .example('$0 --network https://example.org/karras2019stylegan-ffhq-1024x1024.pkl', "NVIDIA's FFHQ face of seed 5 (downloaded once into cache/)")
-    .example('$0 --network network-final.safetensors --seed 42 --psi 0.5 --no-randomize-noise', 'a snapshot of yours, repeatable')
-    .strict()
-    .help()
-    .version(false)
-    .wrap(Math.min(110, process.stdout.columns || 110))
-    .fail((msg, err) => {
-      if (err) throw err;
-      throw new UserError(`${msg}\nType "${PROG} --help" for usage.`, 2);
-    })
-    .parseAsync();
+    .example('$0 --network network-final.safetensors --seed 42 --psi 0.5 --no-randomize-noise', 'a snapshot of yours, repeatable'), PROG, 110).parseAsync();
 
   // Checked before the backend starts, so a bad flag or path is the only line printed.
   const seed = parseSeed(argv.seed, '--seed')!;

@@ -5,6 +5,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runMain, UserError } from './dnnlib/errors.ts';
+import { finishCli } from './dnnlib/cli.ts';
 import { backendOptions, backendOptionsFrom, initBackend } from './dnnlib/backend.ts';
 import { listMetrics } from './metrics/all_metrics.ts';
 import { weightsOptions } from './metrics/weights.ts';
@@ -20,7 +21,7 @@ function wholeNumber(flag: string, v: unknown, min: number): number | undefined 
 }
 
 runMain(async () => {
-  const argv = await yargs(hideBin(process.argv))
+  const argv = await finishCli(yargs(hideBin(process.argv))
     .scriptName(PROG)
     .usage('Evaluate StyleGAN metrics (NVIDIA run_metrics.py) on a network or on the snapshots of a training run.\n\n' +
       'Usage: $0 --network <snapshot|.pkl|URL> --metrics fid50k --data-dir datasets --dataset <name>\n' +
@@ -47,16 +48,7 @@ runMain(async () => {
     .example('$0 --network network-final.safetensors --metrics fid50k --data-dir datasets --dataset ffhq --mirror-augment', "NVIDIA's run_pickle: FID of a network on 50000 images")
     .example('$0 --run-dir results/00003-sgan-fmnist-1gpu --snapshot all --metrics fid_proxy_fmnist --num-images 1000', 'every snapshot of a run; a line per snapshot in its metric-fid_proxy_fmnist.txt')
     .example('$0 --network ffhq.pkl --metrics ppl_zfull,ppl_wend --vgg16 vgg16-397923af.pth --vgg16 lpips-v0.1-vgg.pth', 'path lengths with LPIPS weights given offline')
-    .example('$0 --network net.safetensors --metrics fid50k --dataset fmnist --inception pt_inception-2015-12-05-6726825d.pth --num-images 2000', 'a quick FID with the Inception weights given offline')
-    .strict()
-    .help()
-    .version(false)
-    .wrap(Math.min(120, process.stdout.columns || 120))
-    .fail((msg, err) => {
-      if (err) throw err;
-      throw new UserError(`${msg}\nType "${PROG} --help" for usage.`, 2);
-    })
-    .parseAsync();
+    .example('$0 --network net.safetensors --metrics fid50k --dataset fmnist --inception pt_inception-2015-12-05-6726825d.pth --num-images 2000', 'a quick FID with the Inception weights given offline'), PROG).parseAsync();
 
   const list = (v: unknown): string[] | undefined => v === undefined ? undefined : ([] as unknown[]).concat(v).flatMap((x) => String(x).split(',')).filter(Boolean);
   const cfg: RunMetricsConfig = {

@@ -6,6 +6,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runMain, UserError } from './dnnlib/errors.ts';
+import { finishCli } from './dnnlib/cli.ts';
 import { backendOptions, backendOptionsFrom, initBackend } from './dnnlib/backend.ts';
 import { CONFIG_NAMES, NETWORK_CONFIGS, type ConfigName } from './training/network_configs.ts';
 import { LOSS_PAIRS, parseResolutionDict, resolveTrainConfig, type TrainOverrides } from './training/train_config.ts';
@@ -32,7 +33,7 @@ function positive(flag: string, v: unknown, allowZero = false): number | undefin
 const dict = (flag: string, v: unknown) => (v === undefined ? undefined : parseResolutionDict(String(v), flag));
 
 runMain(async () => {
-  const argv = await yargs(hideBin(process.argv))
+  const argv = await finishCli(yargs(hideBin(process.argv))
     .scriptName(PROG)
     // The feature switches are named --no-<feature> like NVIDIA's -no* lines; yargs' negation would read
     // them as --<feature>=false. Booleans that default on take a value instead: --mirror-augment false.
@@ -118,16 +119,7 @@ runMain(async () => {
     .example('$0 --dataset fmnist --config f --fmap-max 128 --mapping-layers 2 --total-kimg 500 --minibatch-base 32 --minibatch-dict "" --lod-training-kimg 60 --lod-transition-kimg 60 --r1-gamma 1 --grid-size 8x8', 'a small StyleGAN on Fashion-MNIST (32x32, one channel)')
     .example('$0 --dataset celebahq --config b --loss wgan-gp', 'the tuned baseline with WGAN-GP')
     .example('$0 --dataset fmnist --resume latest', 'continue the newest run of this dataset and config (after Ctrl-C, a crash or kill -9)')
-    .example('$0 --dry-run --config f --resolution 32 --fmap-max 128 --mapping-layers 2', 'print the layer tables of a small network')
-    .strict()
-    .help()
-    .version(false)
-    .wrap(Math.min(120, process.stdout.columns || 120))
-    .fail((msg, err) => {
-      if (err) throw err;
-      throw new UserError(`${msg}\nType "${PROG} --help" for usage.`, 2);
-    })
-    .parseAsync();
+    .example('$0 --dry-run --config f --resolution 32 --fmap-max 128 --mapping-layers 2', 'print the layer tables of a small network'), PROG).parseAsync();
 
   const config = argv.config as ConfigName;
   const resolution = wholeNumber('resolution', argv.resolution, 4);
