@@ -103,6 +103,17 @@ export interface LSResult {
   entropies: { z: number[]; w: number[] };
 }
 
+/** softmax([l, −l]) per logit, rows [p0, p1] (p0 > 0.5 when l > 0), in float32 as TF computes it. */
+export function attributeProbabilities(logits: ArrayLike<number>): Float32Array {
+  const p = new Float32Array(2 * logits.length);
+  for (let i = 0; i < logits.length; i++) {
+    const p0 = Math.fround(1 / (1 + Math.exp(-2 * logits[i])));
+    p[2 * i] = p0;
+    p[2 * i + 1] = Math.fround(1 - p0);
+  }
+  return p;
+}
+
 /** NVIDIA's LS: sample, classify, prune to the most confident, fit a LinearSVC in z and in w. */
 export async function computeLS(cfg: LSConfig): Promise<LSResult> {
   if (cfg.numKeep > cfg.numSamples) throw new UserError(`LS: num_keep ${cfg.numKeep} > num_samples ${cfg.numSamples}`);
@@ -126,14 +137,7 @@ export async function computeLS(cfg: LSConfig): Promise<LSResult> {
     if (wDim === 0) { wDim = wLast.shape[1]!; ws = new Float32Array(total * wDim); }
     ws.set(wLast.dataSync(), done * wDim);
     for (const a of cfg.attribIndices) {
-      const logits = await classifiers.get(a)!(images);
-      const p = probs.get(a)!;
-      for (let i = 0; i < B; i++) {
-        // softmax([l, −l]) in float32 as TF computes it.
-        const p0 = Math.fround(1 / (1 + Math.exp(-2 * logits[i])));
-        p[2 * (done + i)] = p0;
-        p[2 * (done + i) + 1] = Math.fround(1 - p0);
-      }
+      probs.get(a)!.set(attributeProbabilities(await classifiers.get(a)!(images)), 2 * done);
     }
     tf.dispose([wLast, images]);
   }
