@@ -2,6 +2,9 @@
 // from two latents ε apart along an interpolation path, scaled by 1/ε², with the 1%/99% outliers
 // dropped. This file holds the pure pieces (slerp, face crop, box downsample, outlier filter) and
 // the sampling loop over a generator given as callables, so any G (TF pickle, our own nets) plugs in.
+// StyleGAN2's version of the file adds a `crop` switch (its ppl2_wend turns the face crop off, for
+// datasets that are not aligned faces) and evaluates G the same way: mapping without truncation,
+// synthesis with randomize_noise=False and the noise re-drawn once per minibatch, float32.
 
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../dnnlib/errors.ts';
@@ -51,7 +54,7 @@ export function lerp(a: Float64Array, b: Float64Array, t: ArrayLike<number>, row
   return out;
 }
 
-/** The face crop PPL always applies in v1: c = H//8, rows 3c..7c, columns 2c..6c (NCHW). */
+/** The face crop (always on in v1; StyleGAN2's `crop`): c = H//8, rows 3c..7c, columns 2c..6c (NCHW). */
 export function cropFace(images: tf.Tensor4D): tf.Tensor4D {
   const [, ch, h, w] = images.shape;
   const c = Math.floor(h / 8);
@@ -111,6 +114,8 @@ export interface PPLConfig {
   epsilon: number;
   space: 'z' | 'w';
   sampling: 'full' | 'end';
+  /** The face crop before downsampling (v1 always; StyleGAN2's ppl2_wend: false). */
+  crop: boolean;
   minibatch: number;
   generator: PPLGenerator;
   distance: DistanceFn;
@@ -151,7 +156,8 @@ export async function samplePathLengths(cfg: PPLConfig): Promise<Float64Array> {
         const e = interleave(slerp(z0, z1, t, Z), slerp(z0, z1, tEps, Z), B, [Z]) as tf.Tensor2D;
         dl = G.mapping(e);
       }
-      let images = cropFace(G.synthesis(dl));
+      let images = G.synthesis(dl);
+      if (cfg.crop) images = cropFace(images);
       images = downsampleTo(images, cfg.distanceResolution ?? 256);
       images = tf.mul(tf.add(images, 1), 255 / 2);
       const [, C, H, W] = images.shape;
@@ -184,12 +190,12 @@ function interleave(e0: Float64Array, e1: Float64Array, B: number, rowShape: num
 
 /** Registered form: needs a generator and an LPIPS network in the options (run_metrics.ts). */
 async function pplMetric(opts: MetricOptions & Record<string, unknown>): Promise<MetricOutput> {
-  const cfg = opts as unknown as Partial<PPLConfig> & { distanceWeights?: WeightsInfo; num_samples: number; epsilon: number; space: 'z' | 'w'; sampling: 'full' | 'end'; minibatch_per_gpu: number };
+  const cfg = opts as unknown as Partial<PPLConfig> & { distanceWeights?: WeightsInfo; num_samples: number; epsilon: number; space: 'z' | 'w'; sampling: 'full' | 'end'; crop: boolean; minibatch_per_gpu: number };
   if (!cfg.generator || !cfg.distance || !cfg.randn || !cfg.rand) {
     throw new UserError('perceptual path length needs a generator and the LPIPS network (vgg16_zhang_perceptual); pass them through run_metrics');
   }
   const d = await samplePathLengths({
-    numSamples: cfg.num_samples, epsilon: cfg.epsilon, space: cfg.space, sampling: cfg.sampling,
+    numSamples: cfg.num_samples, epsilon: cfg.epsilon, space: cfg.space, sampling: cfg.sampling, crop: cfg.crop,
     minibatch: cfg.minibatch_per_gpu, generator: cfg.generator, distance: cfg.distance, randn: cfg.randn, rand: cfg.rand,
   });
   const r = filteredMean(d);
@@ -198,15 +204,26 @@ async function pplMetric(opts: MetricOptions & Record<string, unknown>): Promise
     pipeline: {
       weights: cfg.distanceWeights ? [cfg.distanceWeights] : [],
       numImages: cfg.num_samples,
-      resize: 'face crop (rows 3c..7c, cols 2c..6c, c=H//8), box-downsample to 256',
+      resize: `${cfg.crop ? 'face crop (rows 3c..7c, cols 2c..6c, c=H//8)' : 'no crop'}, box-downsample to 256 when larger`,
       dtype: 'float32 networks, float64 slerp and statistics',
       outliers: { lo: r.lo, hi: r.hi, kept: r.kept },
     },
   };
 }
 
-const PPL_BASE = { num_samples: 100000, epsilon: 1e-4, minibatch_per_gpu: 16 };
-registerMetric('ppl_zfull', pplMetric, { ...PPL_BASE, space: 'z', sampling: 'full' });
-registerMetric('ppl_wfull', pplMetric, { ...PPL_BASE, space: 'w', sampling: 'full' });
-registerMetric('ppl_zend', pplMetric, { ...PPL_BASE, space: 'z', sampling: 'end' });
-registerMetric('ppl_wend', pplMetric, { ...PPL_BASE, space: 'w', sampling: 'end' });
+/** NVIDIA's PPL metrics and their kwargs: v1's metric_base.py, and StyleGAN2's metric_defaults.py for ppl2_wend. */
+export const PPL_METRICS: Readonly<Record<string, { num_samples: number; epsilon: number; space: 'z' | 'w'; sampling: 'full' | 'end'; crop: boolean; minibatch_per_gpu: number }>> = {
+  ppl_zfull: { num_samples: 100000, epsilon: 1e-4, space: 'z', sampling: 'full', crop: true, minibatch_per_gpu: 16 },
+  ppl_wfull: { num_samples: 100000, epsilon: 1e-4, space: 'w', sampling: 'full', crop: true, minibatch_per_gpu: 16 },
+  ppl_zend: { num_samples: 100000, epsilon: 1e-4, space: 'z', sampling: 'end', crop: true, minibatch_per_gpu: 16 },
+  ppl_wend: { num_samples: 100000, epsilon: 1e-4, space: 'w', sampling: 'end', crop: true, minibatch_per_gpu: 16 },
+  // StyleGAN2 (Gs_overrides dtype/mapping_dtype float32: every network here runs in float32).
+  ppl2_wend: { num_samples: 50000, epsilon: 1e-4, space: 'w', sampling: 'end', crop: false, minibatch_per_gpu: 4 },
+};
+
+/** Whether a metric name is one of the PPL variants (they need a style generator and LPIPS). */
+export function isPPLMetric(name: string): boolean {
+  return Object.hasOwn(PPL_METRICS, name);
+}
+
+for (const [name, kwargs] of Object.entries(PPL_METRICS)) registerMetric(name, pplMetric, { ...kwargs });

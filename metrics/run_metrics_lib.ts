@@ -34,6 +34,7 @@ import { InceptionV3Features, inceptionFeatureNetwork } from './inception_v3.ts'
 import { LpipsVgg16 } from './lpips.ts';
 import { loadAttributeClassifier, type LoadedClassifier } from './classifier.ts';
 import { PROXY_METRIC_NAME } from './proxy_features.ts';
+import { isPPLMetric, PPL_METRICS } from './perceptual_path_length.ts';
 import { classifierFile, obtainWeights, WEIGHTS_FILES, type WeightsFile } from './weights.ts';
 import { sha256File } from '../dnnlib/download.ts';
 import { weightMapFromTorchFile, type WeightMap } from './weight_map.ts';
@@ -211,7 +212,7 @@ export function prepareRunMetrics(cfg: RunMetricsConfig): RunMetricsPlan {
   if (need(cfg.inception !== undefined, (m) => m === 'fid50k') && !fs.existsSync(cfg.inception!)) {
     throw new UserError(`--inception ${cfg.inception}: no such file (the FID Inception weights, e.g. ${WEIGHTS_FILES.pt_inception.fileName})`);
   }
-  if (need(cfg.vgg16 !== undefined, (m) => m.startsWith('ppl_'))) {
+  if (need(cfg.vgg16 !== undefined, isPPLMetric)) {
     for (const f of cfg.vgg16!) if (!fs.existsSync(f)) throw new UserError(`--vgg16 ${f}: no such file (the PPL LPIPS weights: ${WEIGHTS_FILES.torchvision_vgg16.fileName} and ${WEIGHTS_FILES.lpips_vgg_lin.fileName})`);
   }
   if (cfg.metrics.includes('ls')) {
@@ -377,7 +378,7 @@ interface Shared {
 /** The sample-count parameter(s) of a metric and NVIDIA's value, for --num-images. */
 function sampleParams(metric: string, n: number | undefined): { params: Record<string, number>; nvidia: number | null } {
   if (metric === 'fid50k') return { params: n === undefined ? {} : { num_images: n }, nvidia: 50000 };
-  if (metric.startsWith('ppl_')) return { params: n === undefined ? {} : { num_samples: n }, nvidia: 100000 };
+  if (isPPLMetric(metric)) return { params: n === undefined ? {} : { num_samples: n }, nvidia: PPL_METRICS[metric]!.num_samples };
   if (metric === 'ls') return { params: n === undefined ? {} : { num_samples: n, num_keep: Math.floor(n / 2) }, nvidia: 200000 };
   if (metric === PROXY_METRIC_NAME) return { params: { num_images: n ?? PROXY_DEFAULT_NUM_IMAGES }, nvidia: null };
   return { params: {}, nvidia: null };
@@ -471,10 +472,10 @@ async function evaluate(metric: string, networkFile: string, Gs: Network, s: Sha
     }
   }
 
-  if (metric.startsWith('ppl_')) {
+  if (isPPLMetric(metric)) {
     const G = requireStyle(Gs, metric);
     const { mapping, synthesis } = G.components;
-    const total = numImages ?? 100000;
+    const total = numImages ?? PPL_METRICS[metric]!.num_samples;
     const bar = progressFor(s, metric, total, 'pairs');
     let done = 0;
     const lpips = s.lpips!;
@@ -570,7 +571,7 @@ async function prepareShared(plan: RunMetricsPlan, log: Log): Promise<Shared> {
     w.map.clear();
     s.inception = { net: inceptionFeatureNetwork(net, { file: w.info.file, sha256: w.info.sha256 }), verified: w.verified, dispose: () => net.dispose() };
   }
-  if (cfg.metrics.some((m) => m.startsWith('ppl_'))) {
+  if (cfg.metrics.some(isPPLMetric)) {
     const w = await loadLpipsWeights(cfg, log);
     s.lpips = { net: new LpipsVgg16(w.map), infos: w.infos, verified: w.verified };
   }
@@ -583,7 +584,7 @@ function resultNotes(metric: string, s: Shared, numImages: number | undefined): 
   const { nvidia } = sampleParams(metric, undefined);
   if (numImages !== undefined && nvidia !== null) notes.push(`${numImages} samples (--num-images), not ${nvidia}`);
   if (metric === 'fid50k' && s.inception && !s.inception.verified) notes.push('unpublished Inception weights');
-  if (metric.startsWith('ppl_') && s.lpips && !s.lpips.verified) notes.push('user LPIPS weights');
+  if (isPPLMetric(metric) && s.lpips && !s.lpips.verified) notes.push('user LPIPS weights');
   return notes;
 }
 

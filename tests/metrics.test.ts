@@ -128,13 +128,96 @@ test('PPL loop (space w, end) on a toy generator equals the closed form (127.5·
     reinitNoise: () => {},
   };
   const distance = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.tidy(() => tf.mean(tf.square(tf.sub(a, b)), [1, 2, 3]).dataSync() as Float32Array);
-  const d = await samplePathLengths({ numSamples: B, epsilon: eps, space: 'w', sampling: 'end', minibatch: B, generator, distance,
+  const d = await samplePathLengths({ numSamples: B, epsilon: eps, space: 'w', sampling: 'end', crop: true, minibatch: B, generator, distance,
     randn: (n) => zs.slice(0, n), rand: (n) => new Float64Array(n).fill(0.5), distanceResolution: 256 });
   for (let i = 0; i < B; i++) {
     const dw = zs[(2 * i + 1) * Z] - zs[2 * i * Z];
     const expected = (127.5 * dw) ** 2; // (127.5·ε·Δw)² / ε²
     assert.ok(Math.abs(d[i] - expected) / expected < 2e-2, `pair ${i}: ${d[i]} vs ${expected}`);
   }
+});
+
+// A toy generator for the crop / no-crop difference: an H×H one-channel image that is w[0] inside
+// NVIDIA's face crop (rows 3c..7c, cols 2c..6c, c = H/8) and w[1] outside it.
+function cropToy(H: number) {
+  const c = H / 8;
+  const inside = new Float32Array(H * H);
+  for (let y = 3 * c; y < 7 * c; y++) for (let x = 2 * c; x < 6 * c; x++) inside[y * H + x] = 1;
+  let reinits = 0;
+  return {
+    get reinits() { return reinits; },
+    latentSize: 2,
+    mapping: (z: tf.Tensor2D) => tf.reshape(z, [z.shape[0], 1, 2]) as tf.Tensor3D,
+    synthesis: (w: tf.Tensor3D) => tf.tidy(() => {
+      const m = tf.tensor4d(inside, [1, 1, H, H]);
+      const w0 = tf.reshape(tf.slice(w, [0, 0, 0], [-1, 1, 1]), [-1, 1, 1, 1]);
+      const w1 = tf.reshape(tf.slice(w, [0, 0, 1], [-1, 1, 1]), [-1, 1, 1, 1]);
+      return tf.add(tf.mul(m, w0), tf.mul(tf.sub(1, m), w1)) as tf.Tensor4D;
+    }),
+    reinitNoise: () => { reinits++; },
+  };
+}
+
+test('ppl2_wend (StyleGAN2): NVIDIA\'s kwargs, no face crop: the whole image enters the distance', async () => {
+  await useTestBackend();
+  const H = 16, N = 8;
+  const zs = detUniform(78, 2 * N * 2);
+  let drawn = 0;
+  const randn = (n: number) => { const r = zs.slice(drawn, drawn + n); drawn += n; return r; };
+  const shapes: number[][] = [];
+  const distance = (a: tf.Tensor4D, b: tf.Tensor4D) => { shapes.push(a.shape); return tf.tidy(() => tf.mean(tf.square(tf.sub(a, b)), [1, 2, 3]).dataSync() as Float32Array); };
+  const toy = cropToy(H);
+  const r = await calcMetric('ppl2_wend', { generator: toy, distance, randn, rand: () => { throw new Error('end sampling draws no t'); }, num_samples: N });
+  // StyleGAN2's metric_defaults.py: num_samples 50000 (here overridden), epsilon 1e-4, space w, sampling end, crop False, minibatch 4.
+  const { epsilon, space, sampling, crop, minibatch_per_gpu } = r.params;
+  assert.deepEqual({ epsilon, space, sampling, crop, minibatch_per_gpu }, { epsilon: 1e-4, space: 'w', sampling: 'end', crop: false, minibatch_per_gpu: 4 });
+  assert.equal(r.params.num_samples, N);
+  assert.equal(toy.reinits, N / 4, 'noise re-drawn once per minibatch of 4 pairs');
+  assert.deepEqual(shapes, [[4, 1, H, H], [4, 1, H, H]], 'uncropped 16² images');
+  // t = 0: e0 = w_a, e1 = w_a + ε(w_b − w_a). Mean over the image of (127.5·Δ)², divided by ε²:
+  // 64 of 256 pixels inside the crop carry Δw0, the other 192 carry Δw1.
+  const expected = Array.from({ length: N }, (_, i) => {
+    const dw0 = zs[(2 * i + 1) * 2]! - zs[2 * i * 2]!, dw1 = zs[(2 * i + 1) * 2 + 1]! - zs[2 * i * 2 + 1]!;
+    return 127.5 ** 2 * (64 * dw0 ** 2 + 192 * dw1 ** 2) / 256;
+  });
+  const want = filteredMean(expected).mean;
+  assert.ok(Math.abs(r.results[0]!.value - want) / want < 2e-2, `${r.results[0]!.value} vs ${want}`);
+  assert.match(String(r.pipeline.resize), /^no crop/);
+  // v1's ppl_wend on the same pairs sees only the crop: (127.5·Δw0)².
+  drawn = 0;
+  shapes.length = 0;
+  const v1 = await calcMetric('ppl_wend', { generator: cropToy(H), distance, randn, rand: () => new Float64Array(0), num_samples: N, minibatch_per_gpu: 4 });
+  assert.deepEqual(shapes[0], [4, 1, H / 2, H / 2]);
+  const wantV1 = filteredMean(expected.map((_, i) => (127.5 * (zs[(2 * i + 1) * 2]! - zs[2 * i * 2]!)) ** 2)).mean;
+  assert.ok(Math.abs(v1.results[0]!.value - wantV1) / wantV1 < 2e-2, `${v1.results[0]!.value} vs ${wantV1}`);
+  assert.equal(v1.params.crop, true);
+});
+
+test('ppl2_wend: images above 256² are box-downsampled by H//256 without cropping first', async () => {
+  await useTestBackend();
+  const H = 512, eps = 1e-4;
+  const zs = detUniform(79, 2 * 4 * 2);
+  const shapes: number[][] = [];
+  // w[0] + w[1]·(−1)^(x+y): the 2×2 box average removes the checkerboard, so only Δw0 remains.
+  const sign = tf.tensor4d(Float32Array.from({ length: H * H }, (_, i) => (((i % H) + Math.floor(i / H)) % 2 ? -1 : 1)), [1, 1, H, H]);
+  const generator = {
+    latentSize: 2,
+    mapping: (z: tf.Tensor2D) => tf.reshape(z, [z.shape[0], 1, 2]) as tf.Tensor3D,
+    synthesis: (w: tf.Tensor3D) => tf.tidy(() => tf.add(tf.reshape(tf.slice(w, [0, 0, 0], [-1, 1, 1]), [-1, 1, 1, 1]),
+      tf.mul(sign, tf.reshape(tf.slice(w, [0, 0, 1], [-1, 1, 1]), [-1, 1, 1, 1]))) as tf.Tensor4D),
+    reinitNoise: () => {},
+  };
+  const distance = (a: tf.Tensor4D, b: tf.Tensor4D) => { shapes.push(a.shape); return tf.tidy(() => tf.mean(tf.square(tf.sub(a, b)), [1, 2, 3]).dataSync() as Float32Array); };
+  const before = tf.memory().numTensors;
+  const d = await samplePathLengths({ numSamples: 4, epsilon: eps, space: 'w', sampling: 'end', crop: false, minibatch: 4, generator, distance,
+    randn: (n) => zs.slice(0, n), rand: () => new Float64Array(0) });
+  assert.equal(tf.memory().numTensors, before, 'the loop leaves no tensors behind');
+  assert.deepEqual(shapes, [[4, 1, 256, 256]]);
+  for (let i = 0; i < 4; i++) {
+    const expected = (127.5 * (zs[(2 * i + 1) * 2]! - zs[2 * i * 2]!)) ** 2;
+    assert.ok(Math.abs(d[i]! - expected) / expected < 2e-2, `pair ${i}: ${d[i]} vs ${expected}`);
+  }
+  sign.dispose();
 });
 
 test('LS loop on a toy generator: a linear attribute scores H = 0, an XOR attribute does not', async () => {
@@ -169,7 +252,7 @@ test('LS loop on a toy generator: a linear attribute scores H = 0, an XOR attrib
 
 test('all_metrics registers NVIDIA\'s metric names and the proxy', async () => {
   const { listMetrics: list } = await import('../metrics/all_metrics.ts');
-  for (const name of ['fid50k', 'ppl_zfull', 'ppl_wfull', 'ppl_zend', 'ppl_wend', 'ls', 'dummy', 'fid_proxy_fmnist']) assert.ok(list().includes(name), name);
+  for (const name of ['fid50k', 'ppl_zfull', 'ppl_wfull', 'ppl_zend', 'ppl_wend', 'ppl2_wend', 'ls', 'dummy', 'fid_proxy_fmnist']) assert.ok(list().includes(name), name);
   const r = await calcMetric('fid50k').catch((e: Error) => e);
   assert.match(String(r), /FID needs a feature network, the real images and a generator/);
 });

@@ -28,6 +28,7 @@ import { TickStats, appendStatsLine, lossLine, writeLossPlot } from './train_rep
 import { fp16Description, parseGridSize, type TrainConfig } from './train_config.ts';
 import { prepareRunMetrics, runMetrics, type RunMetricsConfig } from '../metrics/run_metrics_lib.ts';
 import { obtainWeights, WEIGHTS_FILES } from '../metrics/weights.ts';
+import { isPPLMetric } from '../metrics/perceptual_path_length.ts';
 
 export interface TickInfo {
   tick: number;
@@ -140,7 +141,7 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
   const metricsCfg = checkTrainingMetrics(c, hooks.quietProgress);
   const ma = c.metrics_args ?? {};
   if (c.metrics.includes('fid50k') && ma.inception === undefined) await obtainWeights(WEIGHTS_FILES.pt_inception, { cacheDir: ma.cache_dir });
-  if (c.metrics.some((m) => m.startsWith('ppl_')) && ma.vgg16 === undefined) {
+  if (c.metrics.some(isPPLMetric) && ma.vgg16 === undefined) {
     for (const spec of [WEIGHTS_FILES.torchvision_vgg16, WEIGHTS_FILES.lpips_vgg_lin]) await obtainWeights(spec, { cacheDir: ma.cache_dir });
   }
 
