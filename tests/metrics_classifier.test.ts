@@ -9,6 +9,7 @@ import type { NetworkState } from '../dnnlib/pickle.ts';
 import { D_paper } from '../training/networks_progan.ts';
 import { classifierFromState, loadAttributeClassifier } from '../metrics/classifier.ts';
 import { attributeProbabilities } from '../metrics/linear_separability.ts';
+import { downsampleTo } from '../metrics/perceptual_path_length.ts';
 import { detUniform, loadFixture } from './fixtures/metrics/det_random.ts';
 
 // Tiny classifiers in NVIDIA's single-Network pickle layout and their logits from an independent
@@ -16,7 +17,7 @@ import { detUniform, loadFixture } from './fixtures/metrics/det_random.ts';
 interface ClassifierRef {
   images: string;
   image_shape: [number, number, number, number];
-  classifiers: { pickle: string; name: string; fused_scale: boolean; static_kwargs: Record<string, unknown>; logits: number[]; probs: [number, number][] }[];
+  classifiers: { pickle: string; name: string; fused_scale: boolean; static_kwargs: Record<string, unknown>; input_downsample: number; logits: number[]; probs: [number, number][] }[];
 }
 const REF = loadFixture<ClassifierRef>('classifier_reference.json');
 const FIXTURES = path.join(import.meta.dirname, 'fixtures', 'metrics');
@@ -27,10 +28,12 @@ for (const c of REF.classifiers) {
     const loaded = loadAttributeClassifier(path.join(FIXTURES, c.pickle));
     assert.equal(loaded.net.kw.fused_scale, c.fused_scale);
     assert.equal(loaded.net.kw.mbstd_group_size > 1, false);
-    assert.deepEqual(loaded.net.input_shape, [null, ...REF.image_shape.slice(1)]);
+    const res = REF.image_shape[2] / c.input_downsample;
+    assert.deepEqual(loaded.net.input_shape, [null, REF.image_shape[1], res, res]);
     const npy = readNpy(path.join(FIXTURES, REF.images));
     assert.deepEqual(npy.shape, REF.image_shape);
-    const images = tf.tensor4d(npy.data as Float32Array, REF.image_shape);
+    // The 16² classifier's reference ran on the images' 2×2 box means (torch avg_pool2d).
+    const images = tf.tidy(() => downsampleTo(tf.tensor4d(npy.data as Float32Array, REF.image_shape), res));
     const before = tf.memory().numTensors;
     const logits = await loaded.classify(images);
     assert.equal(tf.memory().numTensors, before, 'classify leaves no tensors behind');
