@@ -6,8 +6,9 @@ import type { Network } from './network.ts';
 import { D_basic, G_style } from './networks_stylegan.ts';
 import { D_paper, G_paper } from './networks_progan.ts';
 import { D_stylegan2, G_main } from './networks_stylegan2.ts';
+import { D_dcgan, D_mlp, G_dcgan, G_mlp } from './networks_baseline.ts';
 
-export const CONFIG_NAMES = ['a', 'b', 'c', 'd', 'e', 'f', 'progan', 'sg2-e', 'sg2-f'] as const;
+export const CONFIG_NAMES = ['a', 'b', 'c', 'd', 'e', 'f', 'progan', 'sg2-e', 'sg2-f', 'gan-mlp', 'dcgan', 'wgan-gp'] as const;
 export type ConfigName = (typeof CONFIG_NAMES)[number];
 
 export interface NetworkConfig {
@@ -15,8 +16,8 @@ export interface NetworkConfig {
   desc: string;
   /** What the configuration is, for --help and logs. */
   describe: string;
-  G_func: 'G_style' | 'G_paper' | 'G_main';
-  D_func: 'D_basic' | 'D_paper' | 'D_stylegan2';
+  G_func: 'G_style' | 'G_paper' | 'G_main' | 'G_mlp' | 'G_dcgan';
+  D_func: 'D_basic' | 'D_paper' | 'D_stylegan2' | 'D_mlp' | 'D_dcgan';
   G_args: Record<string, unknown>;
   D_args: Record<string, unknown>;
 }
@@ -65,10 +66,27 @@ export const NETWORK_CONFIGS: Record<ConfigName, NetworkConfig> = {
     desc: '-config-f', describe: 'StyleGAN2 config F: as E with fmap_base 16384 (the StyleGAN2 paper\'s networks)',
     G_func: 'G_main', D_func: 'D_stylegan2', G_args: {}, D_args: {},
   },
+  // The classic baselines (training/networks_baseline.ts): fixed resolution, no styles, no noise.
+  'gan-mlp': {
+    desc: '-gan-mlp', describe: 'The fully-connected GAN (PyTorch-GAN gan.py: Linear + LeakyReLU, BatchNorm1d eps 0.8, tanh; BCE loss)',
+    G_func: 'G_mlp', D_func: 'D_mlp', G_args: {}, D_args: {},
+  },
+  dcgan: {
+    desc: '-dcgan', describe: 'DCGAN (Radford et al.; the PyTorch tutorial\'s layers scaled to the resolution; BCE loss)',
+    G_func: 'G_dcgan', D_func: 'D_dcgan', G_args: {}, D_args: {},
+  },
+  'wgan-gp': {
+    desc: '-wgan-gp', describe: 'WGAN-GP (Gulrajani et al.): the DCGAN generator and a DCGAN critic without batch norm, with conv biases',
+    G_func: 'G_dcgan', D_func: 'D_dcgan', G_args: {}, D_args: { use_batchnorm: false, use_bias: true },
+  },
 };
 
-const G_BUILDERS = { G_style, G_paper, G_main } as const;
-const D_BUILDERS = { D_basic, D_paper, D_stylegan2 } as const;
+/** The configs whose networks are the classic baselines (no lod, no styles, no noise). */
+export const BASELINE_CONFIGS: readonly ConfigName[] = ['gan-mlp', 'dcgan', 'wgan-gp'];
+export const isBaselineConfig = (config: ConfigName): boolean => BASELINE_CONFIGS.includes(config);
+
+const G_BUILDERS = { G_style, G_paper, G_main, G_mlp, G_dcgan } as const;
+const D_BUILDERS = { D_basic, D_paper, D_stylegan2, D_mlp, D_dcgan } as const;
 
 export interface BuildNetworksOptions {
   config: ConfigName;

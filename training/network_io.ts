@@ -25,6 +25,7 @@ import type { Network } from './network.ts';
 import { D_basic, G_mapping, G_style, G_synthesis } from './networks_stylegan.ts';
 import { D_paper, G_paper } from './networks_progan.ts';
 import { D_stylegan2, G_main, G_synthesis_stylegan2 } from './networks_stylegan2.ts';
+import { D_dcgan, D_mlp, G_dcgan, G_mlp } from './networks_baseline.ts';
 
 export type NetworkKey = 'G' | 'D' | 'Gs';
 const KEYS: readonly NetworkKey[] = ['G', 'D', 'Gs'];
@@ -87,6 +88,10 @@ const BUILDERS: Record<string, Builder> = {
   G_main: (kw, name) => new G_main(kw, { name }),
   G_synthesis_stylegan2: (kw, name) => new G_synthesis_stylegan2(kw, { name }),
   D_stylegan2: (kw, name) => new D_stylegan2(kw, { name }),
+  G_mlp: (kw, name) => new G_mlp(kw, { name, initialize: false }),
+  D_mlp: (kw, name) => new D_mlp(kw, { name, initialize: false }),
+  G_dcgan: (kw, name) => new G_dcgan(kw, { name, initialize: false }),
+  D_dcgan: (kw, name) => new D_dcgan(kw, { name, initialize: false }),
 };
 
 /** NVIDIA's build function name of one of our networks. */
@@ -100,6 +105,10 @@ export function buildFuncName(net: Network): string {
   if (net instanceof G_main) return 'G_main';
   if (net instanceof G_synthesis_stylegan2) return 'G_synthesis_stylegan2';
   if (net instanceof D_stylegan2) return 'D_stylegan2';
+  if (net instanceof G_mlp) return 'G_mlp';
+  if (net instanceof D_mlp) return 'D_mlp';
+  if (net instanceof G_dcgan) return 'G_dcgan';
+  if (net instanceof D_dcgan) return 'D_dcgan';
   throw new Error(`${net.name}: unknown network class ${net.constructor.name}`);
 }
 
