@@ -476,6 +476,16 @@ async function evaluate(metric: string, networkFile: string, Gs: Network, s: Sha
     const G = requireStyle(Gs, metric);
     const { mapping, synthesis } = G.components;
     const total = numImages ?? PPL_METRICS[metric]!.num_samples;
+    // Conditional networks: StyleGAN2's PPL draws one dataset label per pair, shared by both ends.
+    const labelSize = Number(Gs.input_shapes[1]?.[1] ?? 0);
+    if (labelSize > 0 && !dataset) throw new UserError(`${metric}: this network is conditional (${labelSize} labels); pass --dataset so labels can be drawn from it`);
+    const ds = labelSize > 0 ? openDataset(dataset!, true, s.seed) : null;
+    const pairLabels = (rows: number) => {
+      const l = ds!.getRandomLabelsNp(rows / 2);
+      const out = new Float32Array(rows * labelSize);
+      for (let i = 0; i < rows; i++) out.set(l.subarray(Math.floor(i / 2) * labelSize, (Math.floor(i / 2) + 1) * labelSize), i * labelSize);
+      return tf.tensor2d(out, [rows, labelSize]);
+    };
     const bar = progressFor(s, metric, total, 'pairs');
     let done = 0;
     const lpips = s.lpips!;
@@ -485,12 +495,16 @@ async function evaluate(metric: string, networkFile: string, Gs: Network, s: Sha
         distanceWeights: lpips.infos[0],
         generator: {
           latentSize: mapping.kw.latent_size,
-          mapping: (z: tf.Tensor2D) => mapping.run(z, null) as tf.Tensor3D,
+          mapping: (z: tf.Tensor2D) => mapping.run(z, ds ? pairLabels(z.shape[0]) : null) as tf.Tensor3D,
           synthesis: (dl: tf.Tensor3D) => synthesis.run(dl, { randomize_noise: false }),
           // NVIDIA re-initialises the noise variables once per minibatch (fresh N(0, 1)).
           reinitNoise: () => { for (const v of synthesis.noiseVars) assignVar(v, tf.tensor(Float32Array.from(s.rng.randn(v.size)), v.shape)); },
         },
         distance: (a: tf.Tensor4D, b: tf.Tensor4D) => {
+          // VGG16's four 2×2 poolings leave nothing of a smaller image (LPIPS would be NaN).
+          if (a.shape[2] < 16 || a.shape[3] < 16) {
+            throw new UserError(`${metric}: LPIPS (VGG16) needs images of at least 16x16; this network's reach it as ${a.shape[2]}x${a.shape[3]}${PPL_METRICS[metric]!.crop ? ' after the face crop' : ''}`);
+          }
           const t = lpips.net.distance(a, b);
           const out = t.dataSync() as Float32Array;
           t.dispose();
@@ -503,6 +517,7 @@ async function evaluate(metric: string, networkFile: string, Gs: Network, s: Sha
       });
     } finally {
       bar.stop();
+      await ds?.close();
     }
   }
 

@@ -261,17 +261,18 @@ function writeRandomLpips(file: string): void {
   writeSafetensors(file, LPIPS_VGG16_LAYOUT.map(([name, shape]) => [name, { dtype: 'F32', shape: [...shape], data: detWeight(name, shape) }] as [string, SafeTensor]));
 }
 
-test('ppl_zfull and ppl_wend with --num-images and random LPIPS weights via --vgg16', async () => {
+test('ppl_zfull, ppl_wend and StyleGAN2\'s ppl2_wend (v1 network) with --num-images and random LPIPS weights via --vgg16', async () => {
   const weights = path.join(tmp, 'lpips-random.safetensors');
   writeRandomLpips(weights);
   const resultDir = path.join(tmp, 'res-ppl');
-  const r = cli(['--network', net1, '--metrics', 'ppl_zfull,ppl_wend', '--num-images', '4', '--vgg16', weights, '--result-dir', resultDir, '--seed', '2']);
+  const r = cli(['--network', net1, '--metrics', 'ppl_zfull,ppl_wend,ppl2_wend', '--num-images', '4', '--vgg16', weights, '--result-dir', resultDir, '--seed', '2']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /ppl_zfull: --num-images 4 overrides NVIDIA's 100000 samples/);
-  const mdir = path.join(resultDir, '00000-run_metrics-ppl_zfull-ppl_wend');
-  for (const m of ['ppl_zfull', 'ppl_wend']) {
+  assert.match(r.stdout, /ppl2_wend: --num-images 4 overrides NVIDIA's 50000 samples/);
+  const mdir = path.join(resultDir, '00000-run_metrics-ppl_zfull-ppl_wend-ppl2_wend');
+  for (const m of ['ppl_zfull', 'ppl_wend', 'ppl2_wend']) {
     const res = parseResultLine(resultLines(r.stdout, m)[0]!, m);
-    assert.equal(res.note, '4 samples (--num-images), not 100000; user LPIPS weights');
+    assert.equal(res.note, `4 samples (--num-images), not ${m === 'ppl2_wend' ? 50000 : 100000}; user LPIPS weights`);
     // LPIPS with non-negative lin weights is ≥ 0, so is every scaled path length.
     assert.ok(Number.isFinite(res.value) && res.value >= 0, `${m} = ${res.value}`);
     const j = JSON.parse(fs.readFileSync(path.join(mdir, `metric-${m}.jsonl`), 'utf8').trim());
@@ -281,6 +282,7 @@ test('ppl_zfull and ppl_wend with --num-images and random LPIPS weights via --vg
     assert.equal(j.pipeline.outliers.kept, 4);
     assert.equal(j.params.space, m === 'ppl_zfull' ? 'z' : 'w');
     assert.equal(j.params.epsilon, 1e-4);
+    assert.equal(j.params.crop, m !== 'ppl2_wend');
   }
 });
 
