@@ -1,11 +1,15 @@
-// Conv2DBackpropInput for the wasm backend, as a forward Conv2D (XNNPACK, threaded). tfjs 4.22's own
-// wasm kernel is a scalar loop on one thread (~2.4 GFLOP/s, 10x below its forward conv).
-// The input gradient of y = x ⋆ W (cross-correlation, stride s, padding top/left p) is a full
+// Conv2DBackpropInput for the wasm backend. tfjs 4.22's own wasm kernel is a scalar loop on one thread
+// (~2.4 GFLOP/s, 10x below its forward conv). Stride 1 on small images with wide filters (N·H·W at
+// most 2·Ci: 4², 8² at 512 channels): one XNNPACK matmul with the filter read in place
+// (engine/wasm/conv_gemm.ts, inputGradPatches). Otherwise a forward Conv2D (XNNPACK, threaded):
+// the input gradient of y = x ⋆ W (cross-correlation, stride s, padding top/left p) is a full
 // correlation of dy, with s-1 zeros inserted between its rows and columns, with the filter rotated
 // 180° and its in/out axes swapped:
 //   dx[n,r,c,ci] = Σ_{a,b,co} dyDilated[n, r + a - (kh-1-p_top), c + b - (kw-1-p_left), co] · W[kh-1-a, kw-1-b, ci, co]
 // Any stride, 'same' / 'valid' / numeric / explicit padding; NHWC (NCHW by transposing around it).
 import * as tf from '@tensorflow/tfjs';
+import { geometryOf, inputGradPatches } from './conv_gemm.ts';
+import { allocate, heapF32, indexOf } from './heap.ts';
 
 interface Attrs {
   strides: [number, number] | number;
@@ -41,34 +45,49 @@ export function correlateWindow(x: tf.Tensor4D, f: tf.Tensor4D, top: number, lef
 }
 
 /**
- * W[kh,kw,Ci,Co] → W[kh-1-a, kw-1-b, co, ci]: rotated 180°, in/out swapped. One pass over the values
- * in JS, in 32x32 blocks: wasm's Reverse and GatherV2 kernels are scalar loops (~200 ms each for a
- * 3x3 512→512 filter), its Transpose ~18 ms; this loop ~10 ms including the copies out and in.
+ * W[kh,kw,Ci,Co] → W[kh-1-a, kw-1-b, co, ci]: rotated 180°, in/out swapped. One blocked JS pass on
+ * the heap (engine/wasm/heap.ts): wasm's Reverse and GatherV2 kernels are scalar loops (~200 ms each
+ * for a 3x3 512→512 filter), its Transpose ~18 ms.
  */
 export function rotateFilter(filter: tf.Tensor4D): tf.Tensor4D {
   const [kh, kw, ci, co] = filter.shape;
   const taps = kh * kw;
-  const src = filter.dataSync() as Float32Array;
-  const dst = new Float32Array(src.length);
+  const out = allocate([kh, kw, co, ci]);
+  const heap = heapF32();
+  const src = indexOf(filter), dst = indexOf(out);
   const B = 32;
   for (let t = 0; t < taps; t++) {
-    const s0 = t * ci * co, d0 = (taps - 1 - t) * ci * co;
+    const s0 = src + t * ci * co, d0 = dst + (taps - 1 - t) * ci * co;
     for (let i0 = 0; i0 < ci; i0 += B) {
       const i1 = Math.min(i0 + B, ci);
       for (let j0 = 0; j0 < co; j0 += B) {
         const j1 = Math.min(j0 + B, co);
         for (let i = i0; i < i1; i++) {
           const row = s0 + i * co;
-          for (let j = j0; j < j1; j++) dst[d0 + j * ci + i] = src[row + j]!;
+          for (let j = j0; j < j1; j++) heap[d0 + j * ci + i] = heap[row + j]!;
         }
       }
     }
   }
-  return tf.tensor4d(dst, [kh, kw, co, ci]);
+  return out as tf.Tensor4D;
 }
 
-export function conv2DBackpropInputComposite(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: [number, number, number, number], attrs: Omit<Attrs, 'inputShape' | 'dataFormat'>): tf.Tensor4D {
+export type InputGradPath = 'gemm' | 'conv';
+
+/**
+ * The matmul reads the filter in place but builds and repacks 9× dy; the conv rotates the filter and
+ * XNNPACK repacks it (~20 ns/weight together). Matmul when the filter is the larger side.
+ */
+export function inputGradPath(inputShape: number[], filterShape: number[], strides: [number, number] | number): InputGradPath {
+  const [sh, sw] = typeof strides === 'number' ? [strides, strides] : strides;
+  const [n, h, w] = inputShape as [number, number, number];
+  return sh === 1 && sw === 1 && n * h * w <= 2 * filterShape[2]! ? 'gemm' : 'conv';
+}
+
+/** NHWC input gradient by the path inputGradPath picks (or the one forced, for tests and benches). */
+export function conv2DBackpropInputComposite(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: [number, number, number, number], attrs: Omit<Attrs, 'inputShape' | 'dataFormat'>, path = inputGradPath(inputShape, filter.shape, attrs.strides)): tf.Tensor4D {
   const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  if (path === 'gemm') return inputGradPatches(dy, filter, geometryOf(inputShape, filter.shape, info));
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const [, h, w] = inputShape;
   const d = dilateSpatial(dy, sh, sw);
