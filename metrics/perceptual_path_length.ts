@@ -190,7 +190,7 @@ function interleave(e0: Float64Array, e1: Float64Array, B: number, rowShape: num
 
 /** Registered form: needs a generator and an LPIPS network in the options (run_metrics.ts). */
 async function pplMetric(opts: MetricOptions & Record<string, unknown>): Promise<MetricOutput> {
-  const cfg = opts as unknown as Partial<PPLConfig> & { distanceWeights?: WeightsInfo; num_samples: number; epsilon: number; space: 'z' | 'w'; sampling: 'full' | 'end'; crop: boolean; minibatch_per_gpu: number };
+  const cfg = opts as unknown as Partial<PPLConfig> & { distanceWeights?: WeightsInfo | WeightsInfo[]; num_samples: number; epsilon: number; space: 'z' | 'w'; sampling: 'full' | 'end'; crop: boolean; minibatch_per_gpu: number };
   if (!cfg.generator || !cfg.distance || !cfg.randn || !cfg.rand) {
     throw new UserError('perceptual path length needs a generator and the LPIPS network (vgg16_zhang_perceptual); pass them through run_metrics');
   }
@@ -202,7 +202,7 @@ async function pplMetric(opts: MetricOptions & Record<string, unknown>): Promise
   return {
     results: [{ value: r.mean, suffix: '' }],
     pipeline: {
-      weights: cfg.distanceWeights ? [cfg.distanceWeights] : [],
+      weights: cfg.distanceWeights === undefined ? [] : [cfg.distanceWeights].flat(),
       numImages: cfg.num_samples,
       resize: `${cfg.crop ? 'face crop (rows 3c..7c, cols 2c..6c, c=H//8)' : 'no crop'}, box-downsample to 256 when larger`,
       dtype: 'float32 networks, float64 slerp and statistics',

@@ -35,7 +35,8 @@ import { LpipsVgg16 } from './lpips.ts';
 import { loadAttributeClassifier, type LoadedClassifier } from './classifier.ts';
 import { PROXY_METRIC_NAME } from './proxy_features.ts';
 import { isPPLMetric, PPL_METRICS } from './perceptual_path_length.ts';
-import { classifierFile, obtainWeights, WEIGHTS_FILES, type WeightsFile } from './weights.ts';
+import { classifierFile, obtainWeights, unsupportedWeightsMessage, WEIGHTS_FILES, type WeightsFile } from './weights.ts';
+import { ZipReader } from '../dnnlib/zip.ts';
 import { sha256File } from '../dnnlib/download.ts';
 import { weightMapFromTorchFile, type WeightMap } from './weight_map.ts';
 
@@ -212,8 +213,10 @@ export function prepareRunMetrics(cfg: RunMetricsConfig): RunMetricsPlan {
   if (need(cfg.inception !== undefined, (m) => m === 'fid50k') && !fs.existsSync(cfg.inception!)) {
     throw new UserError(`--inception ${cfg.inception}: no such file (the FID Inception weights, e.g. ${WEIGHTS_FILES.pt_inception.fileName})`);
   }
+  if (need(cfg.inception !== undefined, (m) => m === 'fid50k')) refuseUnreadableWeights('--inception', cfg.inception!);
   if (need(cfg.vgg16 !== undefined, isPPLMetric)) {
     for (const f of cfg.vgg16!) if (!fs.existsSync(f)) throw new UserError(`--vgg16 ${f}: no such file (the PPL LPIPS weights: ${WEIGHTS_FILES.torchvision_vgg16.fileName} and ${WEIGHTS_FILES.lpips_vgg_lin.fileName})`);
+    for (const f of cfg.vgg16!) refuseUnreadableWeights('--vgg16', f);
   }
   if (cfg.metrics.includes('ls')) {
     // The classifiers come from --classifiers only: 40 files on Google Drive / NVIDIA's CDN.
@@ -244,9 +247,6 @@ interface LoadedWeights { map: WeightMap; info: WeightsInfo; verified: boolean }
 
 /** A weights file as a WeightMap: safetensors by extension, else a torch.save'd state dict. */
 function readWeightMap(file: string, flag: string, into: WeightMap = new Map()): WeightMap {
-  if (/\.pkl$/i.test(file)) {
-    throw new UserError(`${flag} ${file}: NVIDIA's TensorFlow pickles of the metric networks cannot be read yet; pass the PyTorch files (${flag === '--inception' ? WEIGHTS_FILES.pt_inception.fileName : `${WEIGHTS_FILES.torchvision_vgg16.fileName},${WEIGHTS_FILES.lpips_vgg_lin.fileName}`}) or a .safetensors with the same tensor names`);
-  }
   if (/\.safetensors$/i.test(file)) {
     for (const [name, t] of readSafetensors(file).tensors) {
       if (t.dtype !== 'F32' && t.dtype !== 'F64') continue;
@@ -255,6 +255,18 @@ function readWeightMap(file: string, flag: string, into: WeightMap = new Map()):
     return into;
   }
   return weightMapFromTorchFile(file, into);
+}
+
+/**
+ * NVIDIA's TF metric pickles and the TorchScript archives are refused up front (one line saying
+ * why and what to pass); torch.jit.save archives carry code/ (and constants.pkl) beside data.pkl.
+ */
+function refuseUnreadableWeights(flag: string, file: string): void {
+  if (/\.pkl$/i.test(file)) throw new UserError(unsupportedWeightsMessage(flag, file, 'tf-pickle'));
+  const bytes = fs.readFileSync(file);
+  if (!(bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04)) return;
+  const names = [...new ZipReader(bytes, path.basename(file)).entries.keys()];
+  if (names.some((n) => /^[^/]+\/(code\/|constants\.pkl$)/.test(n))) throw new UserError(unsupportedWeightsMessage(flag, file, 'torchscript'));
 }
 
 /**
@@ -492,7 +504,7 @@ async function evaluate(metric: string, networkFile: string, Gs: Network, s: Sha
     try {
       return await calcMetric(metric, {
         ...base,
-        distanceWeights: lpips.infos[0],
+        distanceWeights: lpips.infos, // VGG16 and the LPIPS lin layers (or one file holding both)
         generator: {
           latentSize: mapping.kw.latent_size,
           mapping: (z: tf.Tensor2D) => mapping.run(z, ds ? pairLabels(z.shape[0]) : null) as tf.Tensor3D,

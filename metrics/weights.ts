@@ -74,6 +74,23 @@ export const WEIGHTS_FILES = {
   },
 } satisfies Record<string, WeightsFile>;
 
+/**
+ * The one line for a published metric file we do not read. NVIDIA's TF pickles hold tflib Networks
+ * whose graph is Python code pickled inside the file, and the TorchScript archives keep their forward
+ * pass in code/; we rebuild the networks ourselves from PyTorch state dicts, and the variable layout
+ * of these files could not be checked here (they were not available offline), so they are refused
+ * rather than guessed at.
+ */
+export function unsupportedWeightsMessage(flag: string, file: string, kind: 'tf-pickle' | 'torchscript'): string {
+  const instead = flag === '--inception'
+    ? `${WEIGHTS_FILES.pt_inception.fileName} (pytorch-fid's port of the same 2015-12-05 Inception)`
+    : `${WEIGHTS_FILES.torchvision_vgg16.fileName} and ${WEIGHTS_FILES.lpips_vgg_lin.fileName} (torchvision VGG16 + LPIPS v0.1)`;
+  const what = kind === 'tf-pickle'
+    ? "an NVIDIA TensorFlow metric pickle (inception_v3_features.pkl, vgg16_zhang_perceptual.pkl): its network is TF code pickled in the file and its variable layout is not mapped"
+    : 'a TorchScript archive (inception-2015-12-05.pt, vgg16.pt): its forward pass is TorchScript code and its parameter names are not mapped';
+  return `${flag} ${file}: ${what}; pass ${instead}, or a .safetensors with the same tensor names`;
+}
+
 /** CelebA-HQ attribute names in NVIDIA's order 00–39 and their Google Drive ids (spec §6.4). */
 export const CELEBAHQ_ATTRIBUTES: readonly [string, string][] = [
   ['male', '1Q5-AI6TwWhCVM7Muu4tBM7rp5nG_gmCX'], ['smiling', '1Q5c6HE__ReW2W8qYAXpao68V1ryuisGo'],

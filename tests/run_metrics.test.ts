@@ -28,6 +28,7 @@ import { D_paper } from '../training/networks_progan.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURE = path.join(ROOT, 'tests', 'fixtures', 'metrics', 'proxy_fmnist');
+const TORCHSCRIPT = path.join(ROOT, 'tests', 'fixtures', 'torch', 'torchscript_scripted.pt');
 const KW = { ...TINY_KWARGS, num_channels: 1 };
 
 let tmp = '';
@@ -186,6 +187,8 @@ test('bad input is one line naming the flag and the file (through the CLI)', () 
   const noweights = path.join(tmp, 'pt_inception-missing.pth');
   assertOneLineError(cli(['--network', net1, '--metrics', 'fid50k', '--dataset', 'fmnist', '--data-dir', dataDir, '--inception', noweights]), new RegExp(`--inception ${noweights.replace(/[.]/g, '\\.')}: no such file`));
   assertOneLineError(cli(['--network', net1, '--metrics', 'fid50k', '--num-images', 'many']), /--num-images: expected a whole number/);
+  assertOneLineError(cli(['--network', net1, '--metrics', 'fid50k', '--dataset', 'fmnist', '--data-dir', dataDir, '--inception', TORCHSCRIPT]),
+    /--inception .*torchscript_scripted\.pt: a TorchScript archive \(inception-2015-12-05\.pt, vgg16\.pt\).*; pass pt_inception-2015-12-05-6726825d\.pth/);
 });
 
 test('bad input: every other check is a UserError naming the flag, before anything runs', () => {
@@ -205,6 +208,15 @@ test('bad input: every other check is a UserError naming the flag, before anythi
   bad({ network: undefined, runDir: path.join(tmp, 'no-run') }, /--run-dir .*no-run: no such training run directory/);
   bad({ numImages: 1 }, /--num-images: expected a whole number ≥ 2/);
   bad({ metrics: ['fid_proxy_fmnist'], dataset: 'fmnist', proxyWeights: tmp }, /--proxy-weights .*: no weights\.bin/);
+  // NVIDIA's TF metric pickles and TorchScript archives are refused with the reason and what to pass instead.
+  for (const name of ['inception_v3_features.pkl', 'vgg16_zhang_perceptual.pkl']) fs.writeFileSync(path.join(tmp, name), '\x80\x04.');
+  bad({ dataset: 'fmnist', inception: path.join(tmp, 'inception_v3_features.pkl') },
+    /^--inception .*inception_v3_features\.pkl: an NVIDIA TensorFlow metric pickle .*not mapped; pass pt_inception-2015-12-05-6726825d\.pth /);
+  bad({ metrics: ['ppl2_wend'], vgg16: [path.join(tmp, 'vgg16_zhang_perceptual.pkl')] },
+    /^--vgg16 .*vgg16_zhang_perceptual\.pkl: an NVIDIA TensorFlow metric pickle .*; pass vgg16-397923af\.pth and lpips-v0\.1-vgg\.pth /);
+  bad({ metrics: ['ppl_wend'], vgg16: [TORCHSCRIPT] }, /^--vgg16 .*: a TorchScript archive .*; pass vgg16-397923af\.pth/);
+  // A torch.save zip (no code/ inside) passes the check.
+  assert.doesNotThrow(() => prepareRunMetrics({ ...base, dataset: 'fmnist', inception: path.join(ROOT, 'tests', 'fixtures', 'torch', 'state_zip.pt') } as RunMetricsConfig));
   assert.ok(!fs.existsSync(path.join(tmp, 'never')), 'no run dir is created for bad input');
 });
 
