@@ -28,17 +28,17 @@ runMain(async () => {
     .scriptName(PROG)
     .usage('Figures of the StyleGAN paper, images per seed and morph videos (NVIDIA generate_figures.py).')
     .command('$0', `write NVIDIA's figures (${FIGURE_NAMES.join(', ')}) into --outdir`, (y) => withCommon(y)
-      .option('figures', { type: 'string', default: FIGURE_NAMES.join(','), describe: 'comma-separated: ' + ALL_FIGURE_NAMES.map((n) => `${n} (${FIGURES[n].describe})`).join('; ') })
+      .option('figures', { type: 'string', describe: `comma-separated (default ${FIGURE_NAMES.join(',')}; uncurated only for a network without styles): ` + ALL_FIGURE_NAMES.map((n) => `${n} (${FIGURES[n].describe})`).join('; ') })
       .option('outdir', { type: 'string', default: 'results', describe: 'output directory' })
-      .option('randomize-noise', { type: 'boolean', default: true, describe: 'random noise for uncurated (NVIDIA); --no-randomize-noise uses the stored noise. noise-detail always draws random noise; the other figures always use the stored noise' })
+      .option('randomize-noise', { type: 'boolean', describe: 'random noise for uncurated (NVIDIA, the default); --no-randomize-noise uses the stored noise. noise-detail always draws random noise; the other figures always use the stored noise' })
       .example(`$0 --network network-final.safetensors`, 'all five figures into results/')
       .example(`$0 --network karras2019stylegan-ffhq-1024x1024.pkl --figures truncation,style-mixing`, "the paper's figures 8 and 3 from NVIDIA's FFHQ network")
       .example(`$0 --figures uncurated --noise-seed 1`, 'figure 2 of the bundled model, repeatable'), () => { command = 'figures'; })
     .command('images', 'one PNG per seed: <outdir>/seedNNNN.png', (y) => withCommon(y)
       .option('seeds', { type: 'string', demandOption: true, describe: 'seeds and ranges, e.g. 0-99,120' })
-      .option('psi', { type: 'string', default: '0.7', describe: 'truncation ψ (on the network\'s truncation_cutoff layers, 8 by default)' })
+      .option('psi', { type: 'string', describe: 'truncation ψ (on the network\'s truncation_cutoff layers, 8 by default); default 0.7, none for a network without styles' })
       .option('outdir', { type: 'string', default: 'results/images', describe: 'output directory' })
-      .option('randomize-noise', { type: 'boolean', default: false, describe: 'random noise instead of the stored noise (then pass --noise-seed to repeat a run)' })
+      .option('randomize-noise', { type: 'boolean', describe: 'random noise instead of the stored noise (the default; then pass --noise-seed to repeat a run)' })
       .example(`$0 images --seeds 0-99,120 --psi 0.7 --outdir results/images`, '101 images')
       .example(`$0 images --network ffhq.pkl --seeds 5 --psi 1`, 'seed 5 without truncation'), () => { command = 'images'; })
     .command('morph', 'a video morphing through two or more seeds', (y) => withCommon(y)
@@ -47,7 +47,7 @@ runMain(async () => {
       .option('fps', { type: 'string', default: '30', describe: 'frames per second' })
       .option('space', { type: 'string', choices: ['z', 'w'], default: 'z', describe: 'interpolate latents z (then map and truncate) or dlatents w' })
       .option('interp', { type: 'string', choices: ['lerp', 'slerp'], describe: 'interpolation (default slerp in z, lerp in w)' })
-      .option('psi', { type: 'string', default: '0.5', describe: 'truncation ψ' })
+      .option('psi', { type: 'string', describe: 'truncation ψ (default 0.5; none for a network without styles)' })
       .option('loop', { type: 'boolean', default: false, describe: 'return to the first seed at the end (a seamless loop)' })
       .option('out', { type: 'string', default: 'results/morph.mp4', describe: 'video file (H.264, yuv420p, mp4)' })
       .option('crf', { type: 'string', default: '18', describe: 'x264 constant rate factor 0–51 (lower = better, bigger)' })
@@ -65,15 +65,17 @@ runMain(async () => {
     noise_seed: parseSeed(a['noise-seed'], '--noise-seed'),
   };
   // Everything is checked before the backend starts, so a bad flag or path is the only line printed.
-  const randomize_noise = (a['randomize-noise'] as boolean) || common.noise_seed !== undefined;
+  // Defaults of ψ and noise depend on the network (none apply to one without styles): resolved after loading.
+  const randomize_noise = a['randomize-noise'] as boolean | undefined;
+  const psi = (flag: string) => (a.psi === undefined ? undefined : parseNumber(a.psi, flag));
   if (command === 'figures') {
-    const figures = parseFigureList(a.figures);
+    const figures = a.figures === undefined ? undefined : parseFigureList(a.figures);
     const network = resolveNetworkArg(common.network);
     await initBackend(backendOptionsFrom(a));
     await runFigures({ ...common, network, figures, outdir: a.outdir as string, randomize_noise });
   } else if (command === 'images') {
     const seeds = parseSeeds(a.seeds);
-    const truncation_psi = parseNumber(a.psi, '--psi');
+    const truncation_psi = psi('--psi');
     const network = resolveNetworkArg(common.network);
     await initBackend(backendOptionsFrom(a));
     await runImages({ ...common, network, seeds, truncation_psi, outdir: a.outdir as string, randomize_noise });
@@ -87,7 +89,7 @@ runMain(async () => {
       crf: parseNumber(a.crf, '--crf', { integer: true, min: 0, max: 51 }),
       space,
       interp: (a.interp as 'lerp' | 'slerp' | undefined) ?? (space === 'z' ? 'slerp' : 'lerp'),
-      truncation_psi: parseNumber(a.psi, '--psi'),
+      truncation_psi: psi('--psi'),
       loop: a.loop as boolean,
       size: parseSize(a.size),
       pad_even: a['pad-even'] as boolean,

@@ -17,9 +17,9 @@ runMain(async () => {
     .option('network', { type: 'string', describe: 'a snapshot (.safetensors), an NVIDIA .pkl or an http(s) URL of either; default the bundled model' })
     .option('cache-dir', { type: 'string', default: 'cache', describe: 'where downloaded networks are cached' })
     .option('seed', { type: 'string', default: '5', describe: 'z = RandomState(seed).randn(1, latent_size)' })
-    .option('psi', { type: 'string', default: '0.7', describe: 'truncation ψ' })
+    .option('psi', { type: 'string', describe: 'truncation ψ (default 0.7; none for a generator without styles such as gan-mlp or dcgan)' })
     .option('out', { type: 'string', default: 'results/example.png', describe: 'output PNG' })
-    .option('randomize-noise', { type: 'boolean', default: true, describe: 'random noise like NVIDIA (fine details change per run); --no-randomize-noise uses the stored noise' })
+    .option('randomize-noise', { type: 'boolean', describe: 'random noise like NVIDIA (the default: fine details change per run); --no-randomize-noise uses the stored noise' })
     .option('noise-seed', { type: 'string', describe: 'draw the random noise from RandomState(N): the same image every run' })
     .options(backendOptions)
     .example('$0', 'the bundled model, seed 5, ψ 0.7 → results/example.png')
@@ -29,11 +29,11 @@ runMain(async () => {
   // Checked before the backend starts, so a bad flag or path is the only line printed.
   const seed = parseSeed(argv.seed, '--seed')!;
   const noise_seed = parseSeed(argv['noise-seed'], '--noise-seed');
-  const truncation_psi = parseNumber(argv.psi, '--psi');
+  const truncation_psi = argv.psi === undefined ? undefined : parseNumber(argv.psi, '--psi');
   const network = resolveNetworkArg(argv.network);
   await initBackend(backendOptionsFrom(argv));
   await runPretrainedExample({
     network, cacheDir: argv['cache-dir'], seed, truncation_psi, out: argv.out,
-    randomize_noise: argv['randomize-noise'] || noise_seed !== undefined, noise_seed,
+    randomize_noise: argv['randomize-noise'], noise_seed,
   });
 });

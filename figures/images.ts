@@ -3,12 +3,13 @@
 // layers (8 by default), images through NVIDIA's convert_images_to_uint8. With the stored noise
 // (the default here) the same seed, ψ and network give the same bytes on every run.
 import * as path from 'node:path';
-import type { StyleGenerator } from '../training/networks_stylegan2.ts';
-import { encodePng, latentSize, latentsForSeeds, NoiseSource, runGs, writePng, type NoiseSpec, type RawImage } from './render.ts';
+import { isBaselineGenerator } from '../training/networks_baseline.ts';
+import { encodePng, latentSize, latentsForSeeds, NoiseSource, runGs, writePng, type AnyGenerator, type NoiseSpec, type RawImage } from './render.ts';
 
 export interface ImagesConfig {
   seeds: readonly number[];
-  truncation_psi: number;
+  /** null: none (generators without styles). */
+  truncation_psi: number | null;
   noise: NoiseSpec;
   outdir: string;
 }
@@ -17,15 +18,15 @@ export interface ImagesConfig {
 export const seedFileName = (seed: number) => `seed${String(seed).padStart(4, '0')}.png`;
 
 /** The images of `seeds` (one RandomState per seed), in minibatches of 8. */
-export function generateSeedImages(Gs: StyleGenerator, seeds: readonly number[], truncation_psi: number, noise: NoiseSpec | NoiseSource, onProgress?: (done: number) => void): RawImage[] {
+export function generateSeedImages(Gs: AnyGenerator, seeds: readonly number[], truncation_psi: number | null, noise: NoiseSpec | NoiseSource, onProgress?: (done: number) => void): RawImage[] {
   return runGs(Gs, latentsForSeeds(seeds, latentSize(Gs)), { noise, truncation_psi, onProgress });
 }
 
 /** Writes <outdir>/seedNNNN.png for every seed; returns the files. */
-export async function writeSeedImages(Gs: StyleGenerator, c: ImagesConfig, onProgress?: (done: number) => void): Promise<string[]> {
+export async function writeSeedImages(Gs: AnyGenerator, c: ImagesConfig, onProgress?: (done: number) => void): Promise<string[]> {
   const files: string[] = [];
   // Chunks of 64 seeds keep memory flat for long seed lists; the noise stream continues across chunks.
-  const noise = new NoiseSource(c.noise, Gs.components.synthesis);
+  const noise = isBaselineGenerator(Gs) ? c.noise : new NoiseSource(c.noise, Gs.components.synthesis);
   for (let i = 0; i < c.seeds.length; i += 64) {
     const seeds = c.seeds.slice(i, i + 64);
     const images = generateSeedImages(Gs, seeds, c.truncation_psi, noise);

@@ -1,7 +1,6 @@
 // The figures of generate_figures.ts by name: NVIDIA's figures 2, 3, 4, 5 and 8 with their file
 // names, each laid out for the network's resolution (see each module and layout.ts).
-import type { StyleGenerator } from '../training/networks_stylegan2.ts';
-import type { NoiseSpec } from './render.ts';
+import { generatorResolution, requireStyles, type AnyGenerator, type NoiseSpec } from './render.ts';
 import { drawUncuratedFigure, figure02Config, nvidiaUncuratedConfig, uncuratedCanvasSize } from './uncurated.ts';
 import { drawStyleMixingFigure, figure03Config, styleMixingCanvasSize } from './style_mixing.ts';
 import { drawNoiseDetailFigure, figure04Config, noiseDetailCanvasSize } from './noise_detail.ts';
@@ -27,12 +26,16 @@ export interface FigureOptions {
 export interface FigureSpec {
   file: string;
   describe: string;
+  /** What the figure needs beyond z → image (styles, noise inputs, W); absent = any generator. */
+  needs?: string;
   /** Canvas [width, height] for a network of resolution R with num_layers style layers. */
   canvas(R: number, num_layers: number): [number, number];
-  draw(Gs: StyleGenerator, opts: FigureOptions): Promise<Buffer>;
+  draw(Gs: AnyGenerator, opts: FigureOptions): Promise<Buffer>;
 }
 
-const resOf = (Gs: StyleGenerator) => Gs.components.synthesis.kw.resolution;
+const resOf = generatorResolution;
+/** The style-based generator a style figure draws with (one refusal line for any other). */
+const styled = (Gs: AnyGenerator, name: FigureName) => requireStyles(Gs, `figure ${name}`, FIGURES[name].needs!);
 
 export const FIGURES: Record<FigureName, FigureSpec> = {
   'uncurated': {
@@ -44,26 +47,30 @@ export const FIGURES: Record<FigureName, FigureSpec> = {
   'style-mixing': {
     file: 'figure03-style-mixing.png',
     describe: 'figure 3: style mixing, 5 sources × 6 destinations, coarse/middle/fine styles, stored noise',
+    needs: 'styles (a mapping network and per-layer dlatents) to mix',
     canvas: (R, L) => styleMixingCanvasSize(figure03Config(R, L)),
-    draw: (Gs, o) => drawStyleMixingFigure(Gs, figure03Config(resOf(Gs), Gs.num_layers), o.onProgress),
+    draw: (G, o) => { const Gs = styled(G, 'style-mixing'); return drawStyleMixingFigure(Gs, figure03Config(resOf(Gs), Gs.num_layers), o.onProgress); },
   },
   'noise-detail': {
     file: 'figure04-noise-detail.png',
     describe: 'figure 4: noise detail, 100 noise samples of seeds 1157 and 1012, ψ 1, std-dev map',
+    needs: 'per-layer noise inputs to resample',
     canvas: (R) => noiseDetailCanvasSize(figure04Config(R)),
-    draw: (Gs, o) => drawNoiseDetailFigure(Gs, figure04Config(resOf(Gs)), o.noise.mode === 'stored' ? { mode: 'random' } : o.noise, o.onProgress),
+    draw: (G, o) => drawNoiseDetailFigure(styled(G, 'noise-detail'), figure04Config(resOf(G)), o.noise.mode === 'stored' ? { mode: 'random' } : o.noise, o.onProgress),
   },
   'noise-components': {
     file: 'figure05-noise-components.png',
     describe: 'figure 5: noise on all / no / fine / coarse layers, seeds 1967 and 1555, ψ 1, stored noise',
+    needs: 'per-layer noise inputs to switch on and off',
     canvas: (R, L) => noiseComponentsCanvasSize(figure05Config(R, L)),
-    draw: (Gs, o) => drawNoiseComponentsFigure(Gs, figure05Config(resOf(Gs), Gs.num_layers), o.onProgress),
+    draw: (G, o) => { const Gs = styled(G, 'noise-components'); return drawNoiseComponentsFigure(Gs, figure05Config(resOf(Gs), Gs.num_layers), o.onProgress); },
   },
   'truncation': {
     file: 'figure08-truncation-trick.png',
     describe: 'figure 8: truncation trick, seeds 91 and 388, ψ = 1, 0.7, 0.5, 0, −0.5, −1 on all layers, stored noise',
+    needs: 'a W space and its average (dlatent_avg) to truncate toward',
     canvas: (R) => truncationCanvasSize(figure08Config(R)),
-    draw: (Gs, o) => drawTruncationFigure(Gs, figure08Config(resOf(Gs)), o.onProgress),
+    draw: (G, o) => drawTruncationFigure(styled(G, 'truncation'), figure08Config(resOf(G)), o.onProgress),
   },
   'uncurated-bedrooms': {
     file: 'figure10-uncurated-bedrooms.png',

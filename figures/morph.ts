@@ -3,7 +3,8 @@
 // the last keyframe (or, with `loop`, back to the first). In z space the frame latents are
 // interpolated and mapped, then truncated (ψ on the network's cutoff layers, like Gs.run); in w
 // space the keyframes are mapped and truncated and the dlatents are interpolated. The noise is held
-// fixed across frames: the stored noise, or one set drawn from RandomState(noise_seed).
+// fixed across frames: the stored noise, or one set drawn from RandomState(noise_seed). A generator
+// without styles (G_mlp, G_dcgan) morphs in z only: each frame is G(z) of the interpolated z.
 // Frames go to ffmpeg (libx264, yuv420p, CRF) through fluent-ffmpeg as raw rgb24 on a pipe, or to
 // a directory of PNGs. The video is written to a temp name and renamed when ffmpeg is done.
 import * as fs from 'node:fs';
@@ -17,7 +18,8 @@ import { UserError, onAbort } from '../dnnlib/errors.ts';
 import { tempPathFor } from '../dnnlib/atomic.ts';
 import { truncateDlatents } from '../training/networks_stylegan.ts';
 import type { StyleGenerator } from '../training/networks_stylegan2.ts';
-import { encodePng, fixedNoise, latentSize, latentsForSeeds, runSynthesis, writePng, type RawImage } from './render.ts';
+import { isBaselineGenerator } from '../training/networks_baseline.ts';
+import { encodePng, fixedNoise, latentSize, latentsForSeeds, runGs, runSynthesis, writePng, type AnyGenerator, type RawImage } from './render.ts';
 
 export type Space = 'z' | 'w';
 export type Interp = 'lerp' | 'slerp';
@@ -76,7 +78,8 @@ export interface MorphConfig {
   loop: boolean;
   space: Space;
   interp: Interp;
-  truncation_psi: number;
+  /** null: none (generators without styles, which interpolate z only). */
+  truncation_psi: number | null;
   /** Layers the truncation applies to; default the network's truncation_cutoff (8). */
   truncation_cutoff?: number | null;
   /** undefined: the stored noise. */
@@ -88,7 +91,7 @@ export interface MorphConfig {
 }
 
 /** Checks what can be checked before the network loads; `video`: frames go to ffmpeg (yuv420p). */
-export function checkMorphConfig(c: MorphConfig, video: boolean): void {
+export function checkMorphConfig(c: Pick<MorphConfig, 'seeds' | 'steps' | 'size' | 'pad_even'>, video: boolean): void {
   if (c.seeds.length < 2) throw new UserError(`--seeds: a morph needs at least two keyframe seeds, got ${c.seeds.length}`, 2);
   if (!Number.isInteger(c.steps) || c.steps < 1) throw new UserError(`--steps: expected a whole number ≥ 1, got ${c.steps}`, 2);
   if (video && c.size) {
@@ -100,19 +103,20 @@ export function checkMorphConfig(c: MorphConfig, video: boolean): void {
 }
 
 /** The frame size written, after --size and --pad-even (R = the network's resolution). */
-export function frameSize(c: MorphConfig, R: number): [number, number] {
+export function frameSize(c: Pick<MorphConfig, 'size' | 'pad_even'>, R: number): [number, number] {
   const [w, h] = c.size ?? [R, R];
   return c.pad_even ? [w + (w % 2), h + (h % 2)] : [w, h];
 }
 
 /** Keyframe vectors: z [K][latent] or truncated w [K][L·D]. */
-function keyframes(Gs: StyleGenerator, c: MorphConfig): { keys: Float32Array[]; shape: number[] } {
+function keyframes(Gs: AnyGenerator, c: MorphConfig): { keys: Float32Array[]; shape: number[] } {
   const L = latentSize(Gs);
   const z = latentsForSeeds(c.seeds, L);
   if (c.space === 'z') return { keys: c.seeds.map((_, i) => z.subarray(i * L, (i + 1) * L)), shape: [L] };
+  if (isBaselineGenerator(Gs)) throw new Error(`morph: ${Gs.constructor.name} has no w space`);
   const w = tf.tidy(() => {
     const d = Gs.components.mapping.run(tf.tensor2d(z, [c.seeds.length, L])) as tf.Tensor3D;
-    return truncateDlatents(d, Gs.dlatent_avg as tf.Tensor as tf.Tensor1D, c.truncation_psi, truncationCutoff(Gs, c));
+    return truncateDlatents(d, Gs.dlatent_avg as tf.Tensor as tf.Tensor1D, c.truncation_psi ?? 1, truncationCutoff(Gs, c));
   });
   const [K, nl, D] = w.shape;
   const flat = w.dataSync() as Float32Array;
@@ -126,15 +130,17 @@ function truncationCutoff(Gs: StyleGenerator, c: MorphConfig): number {
 }
 
 /** Renders frames [from, to) of the plan as RGB images. */
-function renderFrames(Gs: StyleGenerator, c: MorphConfig, keys: Float32Array[], shape: number[], plan: [number, number][], noise: ReturnType<typeof fixedNoise>): RawImage[] {
+function renderFrames(Gs: AnyGenerator, c: MorphConfig, keys: Float32Array[], shape: number[], plan: [number, number][], noise: ReturnType<typeof fixedNoise>): RawImage[] {
   const f = c.interp === 'slerp' ? slerp : lerp;
   const size = keys[0]!.length;
   const batch = new Float32Array(plan.length * size);
   plan.forEach(([k, t], i) => batch.set(f(keys[k]!, keys[(k + 1) % keys.length]!, t), i * size));
+  // Without styles a frame is G(z) of the interpolated z: no mapping, truncation or noise.
+  if (isBaselineGenerator(Gs)) return runGs(Gs, batch, { noise, rgb: true });
   const dlatents = tf.tidy(() => {
     if (c.space === 'w') return tf.tensor3d(batch, [plan.length, shape[0]!, shape[1]!]);
     const d = Gs.components.mapping.run(tf.tensor2d(batch, [plan.length, size])) as tf.Tensor3D;
-    return truncateDlatents(d, Gs.dlatent_avg as tf.Tensor as tf.Tensor1D, c.truncation_psi, truncationCutoff(Gs, c));
+    return truncateDlatents(d, Gs.dlatent_avg as tf.Tensor as tf.Tensor1D, c.truncation_psi ?? 1, truncationCutoff(Gs, c));
   });
   try {
     return runSynthesis(Gs, dlatents, { noise, rgb: true });
@@ -162,10 +168,10 @@ export interface FrameSink {
 }
 
 /** Renders every frame, 8 at a time, into the sink. Returns the number of frames. */
-export async function renderMorph(Gs: StyleGenerator, c: MorphConfig, sink: FrameSink, onProgress?: (done: number, total: number) => void): Promise<number> {
+export async function renderMorph(Gs: AnyGenerator, c: MorphConfig, sink: FrameSink, onProgress?: (done: number, total: number) => void): Promise<number> {
   const plan = framePlan(c.seeds.length, c.steps, c.loop);
   const { keys, shape } = keyframes(Gs, c);
-  const noise = fixedNoise(Gs.components.synthesis, c.noise_seed);
+  const noise = isBaselineGenerator(Gs) ? { mode: 'stored' as const } : fixedNoise(Gs.components.synthesis, c.noise_seed);
   try {
     for (let i = 0; i < plan.length; i += 8) {
       const frames = renderFrames(Gs, c, keys, shape, plan.slice(i, i + 8), noise);

@@ -10,6 +10,7 @@ import { RandomState } from '../dnnlib/random.ts';
 import type { Network } from '../training/network.ts';
 import { type G_synthesis, type SynthesisRunOptions } from '../training/networks_stylegan.ts';
 import { isStyleGenerator, type StyleGenerator, type G_synthesis_stylegan2 } from '../training/networks_stylegan2.ts';
+import { isBaselineGenerator, type BaselineGenerator } from '../training/networks_baseline.ts';
 
 /** Either generation of synthesis network (both hold NVIDIA's noiseK buffers). */
 type AnySynthesis = G_synthesis | G_synthesis_stylegan2;
@@ -34,9 +35,36 @@ export function requireStyleGenerator(Gs: Network): StyleGenerator {
   return Gs;
 }
 
+/**
+ * What generates images here: a style-based generator, or a classic one without mapping, styles or
+ * noise (G_mlp, G_dcgan: z straight to images), which takes part in what needs only z → image.
+ */
+export type AnyGenerator = StyleGenerator | BaselineGenerator;
+
+export function requireGenerator(Gs: Network): AnyGenerator {
+  if (!isStyleGenerator(Gs) && !isBaselineGenerator(Gs)) {
+    throw new UserError(`this network's Gs is ${Gs.constructor.name}, which generate_figures cannot run (expected G_style, G_main, G_mlp or G_dcgan)`);
+  }
+  return Gs;
+}
+
+/**
+ * The one line a style-only feature gets for a generator without styles: `what` needs `needs`.
+ * Returns the generator narrowed to a style-based one otherwise.
+ */
+export function requireStyles(Gs: AnyGenerator, what: string, needs: string): StyleGenerator {
+  if (isBaselineGenerator(Gs)) throw new UserError(`${what} needs ${needs}; this network's Gs is ${Gs.constructor.name}, which maps z straight to images (no mapping network, styles or noise inputs)`, 2);
+  return Gs;
+}
+
 /** Gs.input_shape[1]. */
-export function latentSize(Gs: StyleGenerator): number {
-  return Gs.components.mapping.kw.latent_size;
+export function latentSize(Gs: AnyGenerator): number {
+  return isBaselineGenerator(Gs) ? Gs.latent_size : Gs.components.mapping.kw.latent_size;
+}
+
+/** The image resolution Gs makes. */
+export function generatorResolution(Gs: AnyGenerator): number {
+  return isBaselineGenerator(Gs) ? Gs.kw.resolution : Gs.components.synthesis.kw.resolution;
 }
 
 /** `np.stack(RandomState(seed).randn(latent_size) for seed in seeds)`: [seeds, latent_size]. */
@@ -129,17 +157,23 @@ export interface GenerateOptions {
   onProgress?: (done: number) => void;
 }
 
-/** Gs.run(latents, None, **synthesis_kwargs) in minibatches of 8. latents: [n, latent_size]. */
-export function runGs(Gs: StyleGenerator, latents: Float32Array, opts: GenerateOptions): RawImage[] {
+/**
+ * Gs.run(latents, None, **synthesis_kwargs) in minibatches of 8. latents: [n, latent_size]. A generator
+ * without styles runs in inference mode (batch norm on its running statistics); it has no noise to
+ * choose and takes no truncation (ψ must be absent or 1: the callers refuse others with a line).
+ */
+export function runGs(Gs: AnyGenerator, latents: Float32Array, opts: GenerateOptions): RawImage[] {
   const L = latentSize(Gs);
   const n = latents.length / L;
-  const noise = sourceOf(opts.noise, Gs.components.synthesis);
+  const plain = isBaselineGenerator(Gs);
+  if (plain && opts.truncation_psi != null && opts.truncation_psi !== 1) throw new Error(`runGs: ${Gs.constructor.name} takes no truncation (ψ ${opts.truncation_psi})`);
+  const noise = plain ? null : sourceOf(opts.noise, Gs.components.synthesis);
   const out: RawImage[] = [];
   for (let i = 0; i < n; i += MINIBATCH) {
     const m = Math.min(MINIBATCH, n - i);
-    const { opts: nopts, dispose } = noise.next(m);
+    const { opts: nopts, dispose } = noise ? noise.next(m) : { opts: {}, dispose: [] };
     const z = tf.tensor2d(latents.subarray(i * L, (i + m) * L), [m, L]);
-    const images = Gs.run(z, null, { ...nopts, truncation_psi: opts.truncation_psi, truncation_cutoff: opts.truncation_cutoff });
+    const images = plain ? Gs.run(z) : Gs.run(z, null, { ...nopts, truncation_psi: opts.truncation_psi, truncation_cutoff: opts.truncation_cutoff });
     out.push(...toRawImages(images, { rgb: opts.rgb }));
     tf.dispose([z, images, ...dispose]);
     opts.onProgress?.(i + m);

@@ -6,9 +6,9 @@ import { UserError } from '../dnnlib/errors.ts';
 import { createProgress, type Progress } from '../dnnlib/progress.ts';
 import { parseRange } from '../dnnlib/util.ts';
 import { loadNetworks, resolveNetworkArg } from '../training/network_io.ts';
-import type { StyleGenerator } from '../training/networks_stylegan2.ts';
+import { isBaselineGenerator } from '../training/networks_baseline.ts';
 import { ALL_FIGURE_NAMES, FIGURES, FIGURE_NAMES, type FigureName } from './index.ts';
-import { encodePng, requireStyleGenerator, writePng, type NoiseSpec } from './render.ts';
+import { encodePng, generatorResolution, requireGenerator, writePng, type AnyGenerator, type NoiseSpec } from './render.ts';
 import { generateSeedImages, writeSeedImages } from './images.ts';
 import { locateFfmpeg, type FfmpegBinary } from './ffmpeg.ts';
 import { checkMorphConfig, ffmpegSink, frameCount, frameSize, pngFramesSink, renderMorph, type MorphConfig } from './morph.ts';
@@ -20,7 +20,8 @@ export interface NetworkArgs {
 }
 
 export interface NoiseArgs {
-  randomize_noise: boolean;
+  /** undefined: the command's default (NVIDIA's: random noise for the figures and the example, stored for images). */
+  randomize_noise?: boolean;
   noise_seed?: number;
 }
 
@@ -80,8 +81,8 @@ export function parseFigureList(value: unknown): FigureName[] {
   return [...new Set(names)] as FigureName[];
 }
 
-export function noiseSpec(a: NoiseArgs): NoiseSpec {
-  if (!a.randomize_noise) {
+export function noiseSpec(a: NoiseArgs, randomizeByDefault = true): NoiseSpec {
+  if (!(a.randomize_noise ?? randomizeByDefault)) {
     if (a.noise_seed !== undefined) throw new UserError('--noise-seed seeds random noise; it cannot be combined with --no-randomize-noise', 2);
     return { mode: 'stored' };
   }
@@ -91,19 +92,38 @@ export function noiseSpec(a: NoiseArgs): NoiseSpec {
 // ---------------------------------------------------------------------------------------------
 // Loading.
 
-export async function loadGs(args: NetworkArgs, log: Log = stdout): Promise<StyleGenerator> {
+export async function loadGs(args: NetworkArgs, log: Log = stdout): Promise<AnyGenerator> {
   const source = resolveNetworkArg(args.network);
   log(`Loading network ${source}...`);
   const nets = await loadNetworks(source, { cacheDir: args.cacheDir, networks: ['Gs'] });
   try {
-    return requireStyleGenerator(nets.Gs);
+    return requireGenerator(nets.Gs);
   } catch (err) {
     nets.Gs.dispose();
     throw err;
   }
 }
 
-const resolution = (Gs: StyleGenerator) => Gs.components.synthesis.kw.resolution;
+const resolution = generatorResolution;
+
+// A generator without styles (G_mlp, G_dcgan) has no truncation and no noise: those flags are
+// refused with one line when given, and their defaults do not apply.
+const noStyles = (Gs: AnyGenerator) => `${Gs.constructor.name} maps z straight to images (no mapping network, W space or noise inputs)`;
+
+/** ψ: the flag, else the command's default; null for a generator without styles (where only ψ 1 is accepted). */
+function resolvePsi(Gs: AnyGenerator, psi: number | undefined, byDefault: number): number | null {
+  if (!isBaselineGenerator(Gs)) return psi ?? byDefault;
+  if (psi !== undefined && psi !== 1) throw new UserError(`--psi: the truncation trick needs a W space and its average; ${noStyles(Gs)}; omit --psi`, 2);
+  return null;
+}
+
+/** The noise of noiseSpec; a generator without styles refuses --noise-seed and --[no-]randomize-noise. */
+function resolveNoise(Gs: AnyGenerator, a: NoiseArgs, randomizeByDefault: boolean): NoiseSpec {
+  if (!isBaselineGenerator(Gs)) return noiseSpec({ randomize_noise: (a.randomize_noise ?? randomizeByDefault) || a.noise_seed !== undefined, noise_seed: a.noise_seed }, randomizeByDefault);
+  const flag = a.noise_seed !== undefined ? '--noise-seed' : a.randomize_noise === true ? '--randomize-noise' : a.randomize_noise === false ? '--no-randomize-noise' : null;
+  if (flag) throw new UserError(`${flag}: ${noStyles(Gs)}, so there is no noise to choose`, 2);
+  return { mode: 'stored' };
+}
 
 /** A progress bar that starts when the first report tells it the total. */
 function lazyProgress(label: string, unit: string) {
@@ -118,20 +138,28 @@ function lazyProgress(label: string, unit: string) {
 // Commands.
 
 export interface FiguresConfig extends NetworkArgs, NoiseArgs {
-  figures: FigureName[];
+  /** undefined: NVIDIA's five (FIGURE_NAMES), or those that need no styles for a generator without them. */
+  figures?: FigureName[];
   outdir: string;
 }
 
 /** generate_figures.ts (default command): writes the chosen figures into outdir. */
 export async function runFigures(c: FiguresConfig, log: Log = stdout): Promise<string[]> {
   const Gs = await loadGs(c, log);
-  const noise = noiseSpec(c);
   const files: string[] = [];
   try {
-    for (const name of c.figures) {
+    const noise = resolveNoise(Gs, c, true);
+    let figures = c.figures ?? [...FIGURE_NAMES];
+    if (isBaselineGenerator(Gs)) {
+      const styled = figures.filter((n) => FIGURES[n].needs);
+      if (c.figures && styled.length) throw new UserError(`--figures: ${styled.map((n) => `${n} needs ${FIGURES[n].needs}`).join('; ')}; ${noStyles(Gs)}`, 2);
+      if (styled.length) log(`${Gs.constructor.name} has no styles or noise: writing ${figures.filter((n) => !FIGURES[n].needs).join(', ')} only (not ${styled.join(', ')})`);
+      figures = figures.filter((n) => !FIGURES[n].needs);
+    }
+    for (const name of figures) {
       const fig = FIGURES[name];
       const file = path.join(c.outdir, fig.file);
-      const [w, h] = fig.canvas(resolution(Gs), Gs.num_layers);
+      const [w, h] = fig.canvas(resolution(Gs), isBaselineGenerator(Gs) ? 0 : Gs.num_layers);
       log(`${file} (${w}x${h})`);
       const bar = lazyProgress(name, 'img');
       const png = await fig.draw(Gs, { noise, onProgress: bar.update });
@@ -147,7 +175,8 @@ export async function runFigures(c: FiguresConfig, log: Log = stdout): Promise<s
 
 export interface ImagesRunConfig extends NetworkArgs, NoiseArgs {
   seeds: number[];
-  truncation_psi: number;
+  /** undefined: 0.7 (none for a generator without styles). */
+  truncation_psi?: number;
   outdir: string;
 }
 
@@ -155,9 +184,11 @@ export interface ImagesRunConfig extends NetworkArgs, NoiseArgs {
 export async function runImages(c: ImagesRunConfig, log: Log = stdout): Promise<string[]> {
   const Gs = await loadGs(c, log);
   try {
-    log(`Generating ${c.seeds.length} image${c.seeds.length === 1 ? '' : 's'} (ψ ${c.truncation_psi}) into ${c.outdir}`);
+    const truncation_psi = resolvePsi(Gs, c.truncation_psi, 0.7);
+    const noise = resolveNoise(Gs, c, false);
+    log(`Generating ${c.seeds.length} image${c.seeds.length === 1 ? '' : 's'} (${truncation_psi === null ? 'no truncation' : `ψ ${truncation_psi}`}) into ${c.outdir}`);
     const bar = createProgress({ total: c.seeds.length, label: 'images', unit: 'img' });
-    const files = await writeSeedImages(Gs, { seeds: c.seeds, truncation_psi: c.truncation_psi, noise: noiseSpec(c), outdir: c.outdir }, (d) => bar.update(d));
+    const files = await writeSeedImages(Gs, { seeds: c.seeds, truncation_psi, noise, outdir: c.outdir }, (d) => bar.update(d));
     bar.stop();
     return files;
   } finally {
@@ -167,7 +198,8 @@ export async function runImages(c: ImagesRunConfig, log: Log = stdout): Promise<
 
 export interface ExampleConfig extends NetworkArgs, NoiseArgs {
   seed: number;
-  truncation_psi: number;
+  /** undefined: 0.7 (none for a generator without styles). */
+  truncation_psi?: number;
   out: string;
 }
 
@@ -175,8 +207,10 @@ export interface ExampleConfig extends NetworkArgs, NoiseArgs {
 export async function runPretrainedExample(c: ExampleConfig, log: Log = stdout): Promise<string> {
   const Gs = await loadGs(c, log);
   try {
+    const truncation_psi = resolvePsi(Gs, c.truncation_psi, 0.7);
+    const noise = resolveNoise(Gs, c, true);
     log(Gs.print_layers());
-    const [image] = generateSeedImages(Gs, [c.seed], c.truncation_psi, noiseSpec(c));
+    const [image] = generateSeedImages(Gs, [c.seed], truncation_psi, noise);
     writePng(c.out, await encodePng(image!));
     log(`${c.out} (${image!.width}x${image!.height})`);
     return c.out;
@@ -185,7 +219,9 @@ export async function runPretrainedExample(c: ExampleConfig, log: Log = stdout):
   }
 }
 
-export interface MorphRunConfig extends NetworkArgs, Omit<MorphConfig, 'noise_seed'> {
+export interface MorphRunConfig extends NetworkArgs, Omit<MorphConfig, 'noise_seed' | 'truncation_psi'> {
+  /** undefined: 0.5 (none for a generator without styles). */
+  truncation_psi?: number;
   noise_seed?: number;
   fps: number;
   crf: number;
@@ -209,15 +245,21 @@ export function prepareMorph(c: MorphRunConfig): FfmpegBinary | null {
 export async function runMorph(c: MorphRunConfig, log: Log = stdout, bin: FfmpegBinary | null = prepareMorph(c)): Promise<{ file: string; frames: number; width: number; height: number }> {
   const Gs = await loadGs(c, log);
   try {
-    // Without --size the frames are R×R, R a power of two: always even.
+    const truncation_psi = resolvePsi(Gs, c.truncation_psi, 0.5);
+    if (isBaselineGenerator(Gs)) {
+      if (c.space === 'w') throw new UserError(`--space w: ${noStyles(Gs)}; morph in z (the default)`, 2);
+      resolveNoise(Gs, { noise_seed: c.noise_seed }, false);
+    }
+    const mc: MorphConfig = { ...c, truncation_psi };
+    // Without --size the frames are R×R (even for power-of-two networks; --pad-even for others).
     const [width, height] = frameSize(c, resolution(Gs));
     const total = frameCount(c.seeds.length, c.steps, c.loop);
     const target = c.framesDir ?? c.out;
-    log(`${target}: ${total} frames ${width}x${height}, seeds ${c.seeds.join(',')}, ${c.space} space, ${c.interp}, ψ ${c.truncation_psi}` +
+    log(`${target}: ${total} frames ${width}x${height}, seeds ${c.seeds.join(',')}, ${c.space} space, ${c.interp}, ${truncation_psi === null ? 'no truncation' : `ψ ${truncation_psi}`}` +
       (bin ? `, ${c.fps} fps, crf ${c.crf}, ffmpeg ${bin.path} (${bin.source})` : ''));
     const sink = bin ? ffmpegSink(c.out, { ffmpeg: bin.path, fps: c.fps, crf: c.crf, width, height }) : pngFramesSink(c.framesDir!);
     const bar = createProgress({ total, label: 'morph', unit: 'frames' });
-    const frames = await renderMorph(Gs, c, sink, (d) => bar.update(d));
+    const frames = await renderMorph(Gs, mc, sink, (d) => bar.update(d));
     bar.stop();
     return { file: target, frames, width, height };
   } finally {

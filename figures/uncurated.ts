@@ -1,10 +1,10 @@
 // Figures 2, 10, 11, 12: a multi-resolution grid of uncurated images (draw_uncurated_result_figure).
 // Latents: one RandomState(seed).randn(Σ rows·2^lod, latent_size); images from Gs with its defaults
-// (ψ = 0.7 on the first 8 layers, random noise unless told otherwise). Column k holds rows·2^lod
+// (ψ = 0.7 on the first 8 layers, random noise unless told otherwise; a generator without styles has
+// neither and runs as it is). Column k holds rows·2^lod
 // images, each cropped to (cx, cy, cw, ch) and resized with Lanczos (PIL's ANTIALIAS) to
 // cw/2^lod × ch/2^lod; columns sit side by side on a white canvas Σ cw/2^lod × ch·rows.
-import type { StyleGenerator } from '../training/networks_stylegan2.ts';
-import { composeCanvas, cropResize, latentSize, latentsFromOneSeed, runGs, type NoiseSpec, type Placement } from './render.ts';
+import { composeCanvas, cropResize, latentSize, latentsFromOneSeed, runGs, type AnyGenerator, type NoiseSpec, type Placement } from './render.ts';
 
 export interface UncuratedConfig {
   cx: number;
@@ -35,7 +35,7 @@ export function uncuratedCanvasSize(c: UncuratedConfig): [number, number] {
   return [c.lods.reduce((a, lod) => a + Math.floor(c.cw / 2 ** lod), 0), c.ch * c.rows];
 }
 
-export async function drawUncuratedFigure(Gs: StyleGenerator, c: UncuratedConfig, noise: NoiseSpec, onProgress?: (done: number, total: number) => void): Promise<Buffer> {
+export async function drawUncuratedFigure(Gs: AnyGenerator, c: UncuratedConfig, noise: NoiseSpec, onProgress?: (done: number, total: number) => void): Promise<Buffer> {
   const total = c.lods.reduce((a, lod) => a + c.rows * 2 ** lod, 0);
   const latents = latentsFromOneSeed(c.seed, total, latentSize(Gs));
   const images = runGs(Gs, latents, { noise, rgb: true, onProgress: (d) => onProgress?.(d, total) });
