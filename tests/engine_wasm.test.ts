@@ -10,6 +10,9 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { useTestBackend } from './_backend.ts';
 import { ENGINE_KERNELS } from '../engine/register.ts';
+import { conv2DBackpropFilterComposite, filterGradPath, type FilterGradPath } from '../engine/wasm/Conv2DBackpropFilter.ts';
+import { conv2DBackpropInputComposite, inputGradPath, type InputGradPath } from '../engine/wasm/Conv2DBackpropInput.ts';
+import { gradGrid, geometryOf } from '../engine/wasm/conv_gemm.ts';
 import { startWasmThreads, stopWasmThreads } from '../engine/wasm_threads.ts';
 import { G_style, D_basic } from '../training/networks_stylegan.ts';
 import { D_logistic_simplegp, G_logistic_nonsaturating } from '../training/loss.ts';
@@ -103,6 +106,11 @@ const CONV_CASES: Array<[string, number[], number[], number, unknown]> = [
   ['3x3 same 24x24 (large output)', [2, 24, 24, 8], [3, 3, 8, 8], 1, 'same'],
   ['4x4 stride 2 same 40x40 (large output)', [2, 40, 40, 4], [4, 4, 4, 6], 2, 'same'],
   ['3x3 stride 2 valid 41x39 (large output)', [1, 41, 39, 3], [3, 3, 3, 5], 2, 'valid'],
+  // The matmul formulations' borders: even filter with 'same' (pads 1/2), asymmetric explicit pads
+  // wider on one side, 'valid' with a non-square filter.
+  ['4x4 same 10x12 (uneven pads)', [3, 10, 12, 5], [4, 4, 5, 7], 1, 'same'],
+  ['2x3 explicit pads (0,1)/(2,0)', [2, 6, 5, 3], [2, 3, 3, 4], 1, [[0, 0], [0, 1], [2, 0], [0, 0]]],
+  ['3x2 valid 7x9', [2, 7, 9, 6], [3, 2, 6, 5], 1, 'valid'],
 ];
 
 const CASES: KernelCase[] = [];
@@ -152,6 +160,55 @@ for (const c of CASES) {
     assert.ok(err < 2e-6, `max rel. err ${err}`);
   });
 }
+
+// Every formulation of the two conv gradients (engine/wasm/Conv2DBackpropFilter.ts and
+// Conv2DBackpropInput.ts), forced on every conv case it supports, equals the cpu kernel; the kernels
+// above run only the one each case selects.
+const FILTER_PATHS: FilterGradPath[] = ['grid', 'patches', 'conv'];
+const INPUT_PATHS: InputGradPath[] = ['gemm', 'conv'];
+for (const c of CASES.filter((k) => k.kernel.startsWith('Conv2DBackprop'))) {
+  const a = c.attrs as { strides: [number, number]; pad: 'same'; inputShape?: [number, number, number, number]; filterShape?: [number, number, number, number] };
+  const isFilter = c.kernel === 'Conv2DBackpropFilter';
+  const xShape = isFilter ? c.inputs.x!.shape : a.inputShape!;
+  const fShape = isFilter ? a.filterShape! : c.inputs.filter!.shape as [number, number, number, number];
+  const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], fShape as [number, number, number, number], a.strides, 1, a.pad, undefined, false, 'channelsLast');
+  const stride1 = a.strides[0] === 1 && a.strides[1] === 1;
+  const paths: string[] = isFilter ? FILTER_PATHS.filter((p) => p !== 'grid' || gradGrid(geometryOf(xShape, fShape, info)) != null) : INPUT_PATHS.filter((p) => p !== 'gemm' || stride1);
+  for (const path of paths) {
+    test(`wasm ${c.kernel} '${path}' formulation equals cpu: ${c.name}`, async () => {
+      const want = await on('cpu', () => runKernelOn(c));
+      const got = await on('wasm', () => tf.tidy(() => {
+        let seed = 1;
+        const t: Record<string, tf.Tensor4D> = {};
+        for (const [k, spec] of Object.entries(c.inputs)) t[k] = tf.tensor(seeded(size(spec.shape), seed++), spec.shape) as tf.Tensor4D;
+        const out = isFilter
+          ? conv2DBackpropFilterComposite(t.x!, t.dy!, a.filterShape!, a, path as FilterGradPath)
+          : conv2DBackpropInputComposite(t.dy!, t.filter!, a.inputShape!, a, path as InputGradPath);
+        return out.dataSync() as Float32Array;
+      }));
+      const err = maxRel(got, want);
+      assert.ok(err < 2e-6, `max rel. err ${err}`);
+    });
+  }
+}
+
+test('the kernels pick the matmul formulations where they are faster (bench shapes; the cases above include each)', () => {
+  const same = { strides: [1, 1] as [number, number], pad: 'same' as const };
+  // filter gradient: patch matrix on small images, the grid on large ones, the conv for big strided layers
+  assert.equal(filterGradPath([8, 4, 4, 512], [3, 3, 512, 512], same), 'patches');
+  assert.equal(filterGradPath([8, 8, 8, 512], [3, 3, 512, 512], same), 'patches');
+  assert.equal(filterGradPath([8, 32, 32, 256], [3, 3, 256, 256], same), 'grid');
+  assert.equal(filterGradPath([8, 64, 64, 128], [3, 3, 128, 128], same), 'grid');
+  assert.equal(filterGradPath([8, 256, 256, 64], [4, 4, 64, 128], { strides: [2, 2], pad: 'same' }), 'conv');
+  assert.equal(filterGradPath([4, 4, 4, 32], [3, 3, 32, 32], same), 'patches');   // '3x3 same 4x4' case
+  assert.equal(filterGradPath([2, 24, 24, 8], [3, 3, 8, 8], same), 'grid');       // '3x3 same 24x24' case
+  // input gradient: the matmul while the filter outweighs the image, else the conv
+  assert.equal(inputGradPath([8, 4, 4, 512], [3, 3, 512, 512], 1), 'gemm');
+  assert.equal(inputGradPath([8, 8, 8, 512], [3, 3, 512, 512], 1), 'gemm');
+  assert.equal(inputGradPath([8, 32, 32, 256], [3, 3, 256, 256], 1), 'conv');
+  assert.equal(inputGradPath([8, 8, 8, 512], [4, 4, 512, 512], 2), 'conv');
+  assert.equal(inputGradPath([4, 4, 4, 32], [3, 3, 32, 32], 1), 'gemm');          // '3x3 same 4x4' case
+});
 
 test('conv kernels on wasm leave no tensor behind', async () => {
   await on('wasm', () => {
