@@ -1,4 +1,5 @@
-// Main entry point for training StyleGAN and ProGAN networks (NVIDIA's train.py). NVIDIA configures a
+// Main entry point for training StyleGAN, ProGAN and StyleGAN2 networks (NVIDIA's train.py and
+// StyleGAN2's run_training.py). NVIDIA configures a
 // run by editing train.py; here every choice is a flag. This file only parses flags into a
 // TrainOverrides, resolves the config (training/train_config.ts) and calls training/training_loop.ts.
 // --dry-run builds G and D for the config and prints their layer tables without data.
@@ -38,20 +39,21 @@ runMain(async () => {
     // The feature switches are named --no-<feature> like NVIDIA's -no* lines; yargs' negation would read
     // them as --<feature>=false. Booleans that default on take a value instead: --mirror-augment false.
     .parserConfiguration({ 'boolean-negation': false })
-    .usage('Train StyleGAN / ProGAN networks (NVIDIA train.py); every setting of train.py is a flag.\n\n' +
+    .usage('Train StyleGAN / ProGAN networks (NVIDIA train.py) or StyleGAN2 (--config sg2-e|sg2-f, run_training.py); every setting is a flag.\n\n' +
       'Usage: $0 --data-dir datasets --dataset <name> [options]\n       $0 --dry-run [options]')
     .option('dry-run', { type: 'boolean', default: false, describe: 'build G and D without data, print their layer tables and exit' })
     .option('config', {
       type: 'string', default: 'f', choices: CONFIG_NAMES as unknown as string[],
       describe: 'network configuration: ' + CONFIG_NAMES.map((c) => `${c} = ${NETWORK_CONFIGS[c].describe}`).join('; ') +
-        '. a trains with WGAN-GP like ProGAN; b–f with the FFHQ loss (non-saturating logistic + R1 γ=10); progan uses ProGAN\'s -preset-v2-1gpu',
+        '. a trains with WGAN-GP like ProGAN; b–f with the FFHQ loss (non-saturating logistic + R1 γ=10); progan uses ProGAN\'s -preset-v2-1gpu; ' +
+        'sg2-e/sg2-f train as StyleGAN2\'s run_training.py (no growing, minibatch 32, lr 0.002, path-length + lazy R1 regularisation, γ 100 for e)',
     })
     .group(['data-dir', 'dataset', 'resolution', 'max-label-size', 'mirror-augment', 'result-dir', 'desc', 'resume'], 'Data and run:')
     .option('data-dir', { type: 'string', default: 'datasets', describe: 'directory holding the datasets' })
     .option('dataset', { type: 'string', describe: 'dataset name: <data-dir>/<dataset> made by dataset_tool.ts' })
     .option('resolution', { type: 'number', describe: 'train at this resolution of the dataset (default: its full resolution; --dry-run: 1024)' })
     .option('max-label-size', { type: 'string', describe: "labels to use: 0 (unconditional, default) or 'full'" })
-    .option('mirror-augment', { type: 'boolean', describe: 'random horizontal flips of the reals: true|false (default: true for ffhq*/celebahq*, else false)' })
+    .option('mirror-augment', { type: 'boolean', describe: 'random horizontal flips of the reals: true|false (default: true for ffhq*/celebahq*, else false; sg2-*: false, as run_training.py)' })
     .option('result-dir', { type: 'string', default: 'results', describe: 'where run directories NNNNN-<desc> are created' })
     .option('desc', { type: 'string', describe: 'extra text appended to the run description' })
     .option('resume', { type: 'string', describe: "continue from a snapshot file, a run dir's newest snapshot, or 'latest' (newest run of this dataset and config)" })
@@ -71,12 +73,17 @@ runMain(async () => {
     .option('tick-kimg-base', { type: 'number', describe: 'kimg per tick where tick-kimg-dict has no entry (default 160)' })
     .option('tick-kimg-dict', { type: 'string', describe: "per-resolution kimg per tick (default '4:160,8:140,16:120,32:100,64:80,128:60,256:40,512:30,1024:20')" })
     .group(['G-smoothing-kimg', 'minibatch-repeats', 'D-repeats', 'reset-opt-for-new-lod', 'loss', 'r1-gamma', 'r2-gamma', 'wgan-lambda', 'wgan-epsilon', 'wgan-target', 'fp16', 'seed'], 'Training:')
+    .group(['pl-weight', 'lazy-regularization', 'G-reg-interval', 'D-reg-interval'], 'StyleGAN2 (sg2-e, sg2-f):')
     .option('G-smoothing-kimg', { type: 'number', describe: 'half-life of the Gs moving average in kimg (default 10; 0 = Gs is G)' })
     .option('minibatch-repeats', { type: 'number', describe: 'minibatches between schedule evaluations (default 4)' })
     .option('D-repeats', { type: 'number', describe: 'D steps per G step (default 1)' })
     .option('reset-opt-for-new-lod', { type: 'boolean', describe: 'reset Adam when a fade starts or ends: true|false (default true)' })
     .option('loss', { type: 'string', describe: `G/D loss pair: ${Object.entries(LOSS_PAIRS).map(([k, [g, d]]) => `${k} (${g} + ${d})`).join(', ')}; or G_name:D_name` })
-    .option('r1-gamma', { type: 'number', describe: 'R1 weight of D_logistic_simplegp (default 10)' })
+    .option('r1-gamma', { type: 'number', alias: 'gamma', describe: 'R1 weight γ of D_logistic_simplegp / D_logistic_r1 (default 10; sg2-e 100); --gamma as run_training.py' })
+    .option('pl-weight', { type: 'number', describe: 'path-length regularisation weight of G_logistic_ns_pathreg (default 2; 0 = off)' })
+    .option('lazy-regularization', { type: 'boolean', describe: 'regularise in separate steps every G/D-reg-interval minibatches with rescaled Adam: true|false (default true; false adds the penalties to every minibatch\'s loss)' })
+    .option('G-reg-interval', { type: 'number', describe: 'minibatches between G path-length steps (default 4)' })
+    .option('D-reg-interval', { type: 'number', describe: 'minibatches between D R1 steps (default 16)' })
     .option('r2-gamma', { type: 'number', describe: 'R2 weight of D_logistic_simplegp (default 0)' })
     .option('wgan-lambda', { type: 'number', describe: 'gradient-penalty weight of D_wgan_gp / D_hinge_gp (default 10)' })
     .option('wgan-epsilon', { type: 'number', describe: 'drift penalty of D_wgan / D_wgan_gp (default 0.001)' })
@@ -101,9 +108,9 @@ runMain(async () => {
     .option('num-channels', { type: 'number', describe: '--dry-run only: image channels (default 3)' })
     .option('label-size', { type: 'number', describe: '--dry-run only: label dimensionality (default 0)' })
     .group(['image-snapshot-ticks', 'network-snapshot-ticks', 'grid-size', 'metrics', 'metrics-num-images', 'cache-dir', 'inception', 'vgg16', 'classifiers'], 'Snapshots:')
-    .option('image-snapshot-ticks', { type: 'number', describe: 'write fakesNNNNNN.png every N ticks (default 1)' })
-    .option('network-snapshot-ticks', { type: 'number', describe: 'write network-snapshot-NNNNNN.safetensors every N ticks (default 10; also at tick 1 and the end)' })
-    .option('grid-size', { type: 'string', describe: "snapshot grid: 1080p, 4k (NVIDIA's, by image size) or COLSxROWS (default 4k; progan 1080p)" })
+    .option('image-snapshot-ticks', { type: 'number', describe: 'write fakesNNNNNN.png every N ticks (default 1; sg2-* 10)' })
+    .option('network-snapshot-ticks', { type: 'number', describe: 'write network-snapshot-NNNNNN.safetensors every N ticks (default 10; also at the first tick and the end)' })
+    .option('grid-size', { type: 'string', describe: "snapshot grid: 1080p, 4k, 8k (NVIDIA's, by image size) or COLSxROWS (default 4k; progan 1080p; sg2-* 8k)" })
     .option('metrics', {
       type: 'string', default: 'none',
       describe: `metrics run on each network snapshot (and network-final), comma-separated: ${listMetrics().join(', ')}; ` +
@@ -118,6 +125,8 @@ runMain(async () => {
     .example('$0 --data-dir datasets --dataset ffhq', "NVIDIA's default: config F at the dataset's resolution, 25M images")
     .example('$0 --dataset fmnist --config f --fmap-max 128 --mapping-layers 2 --total-kimg 500 --minibatch-base 32 --minibatch-dict "" --lod-training-kimg 60 --lod-transition-kimg 60 --r1-gamma 1 --grid-size 8x8', 'a small StyleGAN on Fashion-MNIST (32x32, one channel)')
     .example('$0 --dataset celebahq --config b --loss wgan-gp', 'the tuned baseline with WGAN-GP')
+    .example('$0 --dataset ffhq --config sg2-f --mirror-augment true', "StyleGAN2 config F as in NVIDIA's README (run_training.py --config=config-f)")
+    .example('$0 --dataset lsun-church --config sg2-f --total-kimg 88000 --gamma 100', 'StyleGAN2 on LSUN Church (the README line)')
     .example('$0 --dataset fmnist --resume latest', 'continue the newest run of this dataset and config (after Ctrl-C, a crash or kill -9)')
     .example('$0 --dry-run --config f --resolution 32 --fmap-max 128 --mapping-layers 2', 'print the layer tables of a small network'), PROG).parseAsync();
 
@@ -153,6 +162,10 @@ runMain(async () => {
     tick_kimg_base: positive('tick-kimg-base', argv['tick-kimg-base']),
     tick_kimg_dict: dict('tick-kimg-dict', argv['tick-kimg-dict']),
     G_smoothing_kimg: positive('G-smoothing-kimg', argv['G-smoothing-kimg'], true),
+    pl_weight: positive('pl-weight', argv['pl-weight'], true),
+    lazy_regularization: argv['lazy-regularization'],
+    G_reg_interval: wholeNumber('G-reg-interval', argv['G-reg-interval']),
+    D_reg_interval: wholeNumber('D-reg-interval', argv['D-reg-interval']),
     minibatch_repeats: wholeNumber('minibatch-repeats', argv['minibatch-repeats']),
     D_repeats: wholeNumber('D-repeats', argv['D-repeats']),
     reset_opt_for_new_lod: argv['reset-opt-for-new-lod'],

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../dnnlib/errors.ts';
-import { fp16Description, parseGridSize, parseLossPair, parseResolutionDict, presetConfig, resolveTrainConfig } from '../training/train_config.ts';
+import { fp16Description, parseGridSize, parseLossPair, parseResolutionDict, presetConfig, resolveTrainConfig, scheduleArgs } from '../training/train_config.ts';
 import { training_schedule } from '../training/schedule.ts';
 import { processReals } from '../training/train_step.ts';
 import { useTestBackend } from './_backend.ts';
@@ -24,7 +24,7 @@ test('config f on ffhq is train.py\'s default block with the -1gpu preset', () =
   assert.deepEqual(c.G_opt, { beta1: 0, beta2: 0.99, epsilon: 1e-8, use_loss_scaling: false });
   assert.equal(c.grid.size, '4k');
   // §3.1: 1 GPU at 1024² starts at 8x8 with minibatch 128; 32x32 takes 64; 128² gets lr 0.0015.
-  const sched = (kimg: number) => training_schedule(kimg * 1000, { ...c.sched, training_set_resolution_log2: 10 });
+  const sched = (kimg: number) => training_schedule(kimg * 1000, scheduleArgs(c.sched, 10));
   assert.deepEqual([sched(0).lod, sched(0).resolution, sched(0).minibatch, sched(0).tick_kimg], [7, 8, 128, 140]);
   assert.equal(sched(2400).minibatch, 64);
   assert.equal(sched(4800).G_lrate, 0.0015);

@@ -31,8 +31,11 @@ export interface PathRegInputs {
   /** z for the path-length minibatch, already shrunk: [N // pl_minibatch_shrink, latent_size]. */
   latents: tf.Tensor;
   labels: tf.Tensor;
-  /** pl_mean before this step (0 at the start; NVIDIA's variable is outside every Network, so not in a pickle). */
-  pl_mean: number;
+  /**
+   * pl_mean before this step (0 at the start; NVIDIA's variable is outside every Network, so not in a pickle).
+   * A scalar tensor lets the training loop carry it on the device between reg steps without a host read.
+   */
+  pl_mean: number | tf.Scalar;
   /** y before the 1/√(H·W) scale, [N, C, H, W]; drawn N(0, 1) when omitted. */
   pl_noise?: tf.Tensor;
   opt?: LossScaling;
@@ -81,7 +84,7 @@ export function G_logistic_ns(G: GeneratorFn, D: DiscriminatorFn, inputs: { late
  * path-length minibatch is N // pl_minibatch_shrink fresh latents (`pl_latents`, drawn when omitted).
  */
 export function G_logistic_ns_pathreg(G: GeneratorFn, Gfns: StyleGeneratorFns, D: DiscriminatorFn,
-  inputs: { latents: tf.Tensor; labels: tf.Tensor; pl_latents?: tf.Tensor; pl_labels?: tf.Tensor; pl_mean: number; pl_noise?: tf.Tensor; opt?: LossScaling },
+  inputs: { latents: tf.Tensor; labels: tf.Tensor; pl_latents?: tf.Tensor; pl_labels?: tf.Tensor; pl_mean: number | tf.Scalar; pl_noise?: tf.Tensor; opt?: LossScaling },
   args: PathRegArgs = {}): LossResult & { reg: tf.Tensor; pl_mean: tf.Tensor } {
   const { pl_minibatch_shrink = 2 } = args;
   const { loss } = G_logistic_ns(G, D, inputs);

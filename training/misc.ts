@@ -111,13 +111,15 @@ export function convert_to_pil_image(image: Pixels, shape: readonly number[], dr
 // ---------------------------------------------------------------------------------------------
 // Image grids.
 
-export type GridSizeName = '1080p' | '4k' | string;
+export type GridSizeName = '1080p' | '4k' | '8k' | string;
 
 /** The grid dimensions [gw, gh] of setup_snapshot_image_grid for an output of height × width. */
 export function snapshotGridSize(size: GridSizeName, height: number, width: number): [number, number] {
   const clip = (x: number, lo: number, hi: number) => Math.min(Math.max(x, lo), hi);
   if (size === '1080p') return [clip(Math.floor(1920 / width), 3, 32), clip(Math.floor(1080 / height), 2, 32)];
   if (size === '4k') return [clip(Math.floor(3840 / width), 7, 32), clip(Math.floor(2160 / height), 4, 32)];
+  // StyleGAN2's misc.py adds 8k (run_training.py's default grid) with 4k's clip bounds.
+  if (size === '8k') return [clip(Math.floor(7680 / width), 7, 32), clip(Math.floor(4320 / height), 4, 32)];
   return [1, 1]; // NVIDIA's fallback for any other name
 }
 

@@ -1,6 +1,7 @@
 // What NVIDIA's train.py sets by editing (spec §3.1–§3.3), as one typed, JSON-serialisable config:
-// the presets of the paper's Table 1 (a–f), ProGAN's block, the FFHQ / 1-GPU defaults, and the
-// mapping from CLI overrides onto them. Pure: no files, no tensors; train.ts parses flags into
+// the presets of the paper's Table 1 (a–f), ProGAN's block, StyleGAN2's run_training.py (sg2-e, sg2-f;
+// stylegan2-and-pickles.md §A.1, §A.9), the FFHQ / 1-GPU defaults, and the mapping from CLI overrides
+// onto them. Pure: no files, no tensors; train.ts parses flags into
 // TrainOverrides, resolveTrainConfig() applies them and refuses any that would do nothing.
 import { UserError } from '../dnnlib/errors.ts';
 import { CONFIG_NAMES, NETWORK_CONFIGS, type ConfigName } from './network_configs.ts';
@@ -19,12 +20,43 @@ export interface MetricsArgs { num_images?: number; cache_dir?: string; inceptio
 
 export interface OptConfig { beta1: number; beta2: number; epsilon: number; use_loss_scaling: boolean }
 
-export type SchedConfig = Omit<TrainingScheduleArgs, 'training_set_resolution_log2'>;
+export type SchedConfig = Omit<TrainingScheduleArgs, 'training_set_resolution_log2' | 'lod_initial_resolution'> & {
+  /** Resolution growing starts at; null = NVIDIA's None in StyleGAN2's schedule: lod 0, full resolution throughout. */
+  lod_initial_resolution: number | null;
+};
+
+/**
+ * The schedule's arguments for a dataset of 2^resolution_log2. NVIDIA's None start resolution (lod 0
+ * throughout) is the dataset's own: lod = log2 R − log2 R − phase_idx, clamped at 0.
+ */
+export function scheduleArgs(sched: SchedConfig, resolution_log2: number): TrainingScheduleArgs {
+  return { ...sched, training_set_resolution_log2: resolution_log2, lod_initial_resolution: sched.lod_initial_resolution ?? 2 ** resolution_log2 };
+}
+
+/**
+ * How a config trains, chosen in one place (trainingFamily) for the loop to dispatch on:
+ * 'progressive' = StyleGAN/ProGAN's training_loop (growing, D repeats, regularisers in the loss);
+ * 'stylegan2' = NVlabs/stylegan2's (no growing, G step then D step per minibatch, lazy regularisation).
+ */
+export type TrainingFamily = 'progressive' | 'stylegan2';
+
+export function trainingFamily(config: ConfigName): TrainingFamily {
+  return NETWORK_CONFIGS[config].G_func === 'G_main' ? 'stylegan2' : 'progressive';
+}
+
+/** StyleGAN2's training_loop kwargs for lazy regularisation (§A.9). */
+export interface LazyRegConfig {
+  lazy_regularization: boolean;
+  G_reg_interval: number;
+  D_reg_interval: number;
+}
 
 export interface TrainConfig {
   /** Run directory suffix: results/NNNNN-<desc>. */
   desc: string;
   network_config: ConfigName;
+  /** Which training loop runs (trainingFamily(network_config)). */
+  family: TrainingFamily;
   /** Build kwargs for G and D on top of the network config's own (dataset shape is added by the loop). */
   G_args: Record<string, unknown>;
   D_args: Record<string, unknown>;
@@ -34,7 +66,7 @@ export interface TrainConfig {
   D_loss: LossConfig;
   dataset: { data_dir: string; tfrecord_dir: string; resolution: number | null; max_label_size: 0 | 'full' };
   sched: SchedConfig;
-  /** Snapshot grid: NVIDIA's '1080p' / '4k' or an explicit 'WxH' (columns x rows). */
+  /** Snapshot grid: NVIDIA's '1080p' / '4k' / '8k' or an explicit 'WxH' (columns x rows). */
   grid: { size: string; layout: 'random' };
   /** Metric names to run at network snapshots (empty: none). */
   metrics: string[];
@@ -52,6 +84,8 @@ export interface TrainConfig {
     /** Seed of every random stream (NVIDIA's tf_config 'rnd.np_random_seed' = 1000). */
     seed: number;
   };
+  /** StyleGAN2 only: lazy regularisation (absent for the progressive family). */
+  reg?: LazyRegConfig;
   /** What --fp16 turns on (see fp16Description). */
   fp16: boolean;
   result_dir: string;
@@ -82,6 +116,7 @@ const D_LOSS_ARGS: Readonly<Record<string, readonly string[]>> = {
   D_hinge_gp: ['wgan_lambda', 'wgan_target'],
   D_logistic: [],
   D_logistic_simplegp: ['r1_gamma', 'r2_gamma'],
+  D_logistic_r1: ['r1_gamma'],
   D_basic_bce: [],
 };
 
@@ -114,6 +149,7 @@ export function presetConfig(config: ConfigName, dataset: string): TrainConfig {
   if (!net) throw new UserError(`--config: unknown config '${config}' (expected one of ${CONFIG_NAMES.join(', ')})`, 2);
   const base = {
     network_config: config,
+    family: trainingFamily(config),
     G_args: {}, D_args: {},
     G_opt: { ...ADAM }, D_opt: { ...ADAM },
     dataset: { data_dir: 'datasets', tfrecord_dir: dataset, resolution: null, max_label_size: 0 as const },
@@ -126,6 +162,7 @@ export function presetConfig(config: ConfigName, dataset: string): TrainConfig {
     total_kimg: 25000, G_smoothing_kimg: 10.0, D_repeats: 1, minibatch_repeats: 4, reset_opt_for_new_lod: true,
     mirror_augment: mirrorByDefault(dataset), image_snapshot_ticks: 1, network_snapshot_ticks: 10, seed: 1000,
   };
+  if (base.family === 'stylegan2') return stylegan2Preset(config, dataset, base, train);
   if (config === 'progan') {
     // ProGAN block, -preset-v2-1gpu -fp32: WGAN-GP, 4x4 start, 600/600 kimg phases, 12M images.
     return {
@@ -156,6 +193,32 @@ export function presetConfig(config: ConfigName, dataset: string): TrainConfig {
     },
     grid: { size: '4k', layout: 'random' },
     train,
+  };
+}
+
+/** StyleGAN2's per-resolution kimg per tick (its training_schedule default; tick_kimg_base 4). */
+export const SG2_TICK_KIMG_DICT: ResolutionDict = Object.freeze({ 8: 28, 16: 24, 32: 20, 64: 16, 128: 12, 256: 8, 512: 6, 1024: 4 });
+
+/**
+ * run_training.py's config-e / config-f on one GPU (§A.1): no growing, minibatch 32 (on one device the
+ * whole minibatch is one round: minibatch_gpu = minibatch), lr 0.002, G_logistic_ns_pathreg + D_logistic_r1
+ * (γ 100 for config-e, 10 for f), lazy regularisation G every 4 / D every 16, snapshots every 10 ticks,
+ * grid 8k, no mirroring unless asked.
+ */
+function stylegan2Preset(config: ConfigName, dataset: string, base: Omit<TrainConfig, 'desc' | 'G_loss' | 'D_loss' | 'sched' | 'grid' | 'train'>, train: TrainConfig['train']): TrainConfig {
+  return {
+    ...base,
+    desc: `stylegan2-${dataset}-1gpu${NETWORK_CONFIGS[config].desc}`,
+    G_loss: { func_name: 'G_logistic_ns_pathreg', args: { pl_minibatch_shrink: 2, pl_decay: 0.01, pl_weight: 2.0 } },
+    D_loss: { func_name: 'D_logistic_r1', args: { gamma: config === 'sg2-e' ? 100.0 : 10.0 } },
+    sched: {
+      lod_initial_resolution: null, minibatch_base: 32, minibatch_dict: {},
+      G_lrate_base: 0.002, G_lrate_dict: {}, D_lrate_base: 0.002, D_lrate_dict: {},
+      tick_kimg_base: 4, tick_kimg_dict: { ...SG2_TICK_KIMG_DICT },
+    },
+    grid: { size: '8k', layout: 'random' },
+    train: { ...train, mirror_augment: false, image_snapshot_ticks: 10, network_snapshot_ticks: 10 },
+    reg: { lazy_regularization: true, G_reg_interval: 4, D_reg_interval: 16 },
   };
 }
 
@@ -191,6 +254,12 @@ export interface TrainOverrides {
   tick_kimg_base?: number;
   tick_kimg_dict?: ResolutionDict;
   G_smoothing_kimg?: number;
+  /** StyleGAN2: path-length weight of G_logistic_ns_pathreg (0 = no path-length regularisation). */
+  pl_weight?: number;
+  /** StyleGAN2: false adds the regularisers to the losses every minibatch instead of separate lazy steps. */
+  lazy_regularization?: boolean;
+  G_reg_interval?: number;
+  D_reg_interval?: number;
   minibatch_repeats?: number;
   D_repeats?: number;
   reset_opt_for_new_lod?: boolean;
@@ -239,13 +308,55 @@ export function parseResolutionDict(text: string, flag: string): Record<number, 
 }
 
 /** The snapshot grid [columns, rows]: NVIDIA's named sizes for this image size, or 'WxH'. */
-export function parseGridSize(size: string): { named: '1080p' | '4k' } | { cols: number; rows: number } {
-  if (size === '1080p' || size === '4k') return { named: size };
+export function parseGridSize(size: string): { named: '1080p' | '4k' | '8k' } | { cols: number; rows: number } {
+  if (size === '1080p' || size === '4k' || size === '8k') return { named: size };
   const m = /^(\d+)x(\d+)$/.exec(size);
   if (!m || Number(m[1]) < 1 || Number(m[2]) < 1 || Number(m[1]) * Number(m[2]) > 4096) {
-    throw new UserError(`--grid-size: expected 1080p, 4k or COLSxROWS like 8x4 (at most 4096 images), got '${size}'`, 2);
+    throw new UserError(`--grid-size: expected 1080p, 4k, 8k or COLSxROWS like 8x4 (at most 4096 images), got '${size}'`, 2);
   }
   return { cols: Number(m[1]), rows: Number(m[2]) };
+}
+
+/** Flags only one family has: [override key, flag, why the other family has no use for it]. */
+const PROGRESSIVE_ONLY: [keyof TrainOverrides, string, string][] = [
+  ['minibatch_dict', 'minibatch-dict', 'no per-resolution schedule (it trains at full resolution from the start; use --minibatch-base)'],
+  ['G_lrate_dict', 'G-lrate-dict', 'no per-resolution schedule (use --G-lrate-base)'],
+  ['D_lrate_dict', 'D-lrate-dict', 'no per-resolution schedule (use --D-lrate-base)'],
+  ['lod_initial_resolution', 'lod-initial-resolution', 'no progressive growing'],
+  ['lod_training_kimg', 'lod-training-kimg', 'no progressive growing'],
+  ['lod_transition_kimg', 'lod-transition-kimg', 'no progressive growing'],
+  ['reset_opt_for_new_lod', 'reset-opt-for-new-lod', 'no progressive growing (lod stays 0, so Adam is never reset)'],
+  ['D_repeats', 'D-repeats', 'no D repeats (one G step and one D step per minibatch)'],
+  ['loss', 'loss', 'one loss pair, G_logistic_ns_pathreg + D_logistic_r1 (see --pl-weight, --r1-gamma)'],
+  ['r2_gamma', 'r2-gamma', 'no R2 term (D_logistic_r1)'],
+  ['wgan_lambda', 'wgan-lambda', 'no WGAN loss (D_logistic_r1)'],
+  ['wgan_epsilon', 'wgan-epsilon', 'no WGAN loss (D_logistic_r1)'],
+  ['wgan_target', 'wgan-target', 'no WGAN loss (D_logistic_r1)'],
+  ['no_pixel_norm', 'no-pixel-norm', 'no pixel norm in G_main'],
+  ['no_instance_norm', 'no-instance-norm', 'no instance norm (weight demodulation replaces it)'],
+  ['no_noise', 'no-noise', 'no switch for the noise inputs in G_main'],
+  ['no_styles', 'no-styles', 'no switch for the styles in G_main'],
+  ['no_const_input', 'no-const-input', 'no switch for the constant input in G_main'],
+  ['no_blur', 'no-blur', 'no [1,2,1] blur (it resamples with the [1,3,3,1] FIR filter)'],
+  ['no_wscale', 'no-wscale', 'no switch for the equalized learning rate'],
+  ['fp16', 'fp16', "no mixed-precision option in NVIDIA's run_training.py (and tfjs has no float16 tensors)"],
+];
+const STYLEGAN2_ONLY: [keyof TrainOverrides, string][] = [
+  ['pl_weight', 'pl-weight'], ['lazy_regularization', 'lazy-regularization'], ['G_reg_interval', 'G-reg-interval'], ['D_reg_interval', 'D-reg-interval'],
+];
+
+/** A flag of the other family is refused with one line naming it, never ignored. */
+function refuseFlagsOfOtherFamily(family: TrainingFamily, config: ConfigName, o: TrainOverrides): void {
+  const given = (k: keyof TrainOverrides) => o[k] !== undefined && o[k] !== false;
+  if (family === 'stylegan2') {
+    for (const [k, flag, why] of PROGRESSIVE_ONLY) {
+      if (given(k)) throw new UserError(`--${flag}: StyleGAN2 (config ${config}) has ${why}`, 2);
+    }
+  } else {
+    for (const [k, flag] of STYLEGAN2_ONLY) {
+      if (given(k)) throw new UserError(`--${flag}: only for the StyleGAN2 configs sg2-e and sg2-f (config ${config} trains with StyleGAN's loop)`, 2);
+    }
+  }
 }
 
 const STYLE_ONLY = (config: ConfigName, flag: string) => {
@@ -260,6 +371,7 @@ export function resolveTrainConfig(o: TrainOverrides): TrainConfig {
   const config = o.config ?? 'f';
   if (!/^[\w.+-]+$/.test(o.dataset)) throw new UserError(`--dataset: '${o.dataset}' is not a dataset directory name (letters, digits, . _ + -)`, 2);
   const c = presetConfig(config, o.dataset);
+  refuseFlagsOfOtherFamily(c.family, config, o);
   const netG = { ...NETWORK_CONFIGS[config].G_args };
   const G = c.G_args;
   const D = c.D_args;
@@ -332,6 +444,19 @@ export function resolveTrainConfig(o: TrainOverrides): TrainConfig {
   // Loop.
   const t = c.train;
   set(o.G_smoothing_kimg, (v) => { t.G_smoothing_kimg = v; });
+  // StyleGAN2's regularisation (refused above for other configs, so c.reg exists here).
+  set(o.pl_weight, (v) => {
+    if (!(Number.isFinite(v) && v >= 0)) throw new UserError(`--pl-weight: expected a number ≥ 0 (0 = no path-length regularisation), got ${v}`, 2);
+    c.G_loss.args.pl_weight = v;
+  });
+  set(o.lazy_regularization, (v) => { c.reg!.lazy_regularization = v; });
+  for (const [key, flag] of [['G_reg_interval', 'G-reg-interval'], ['D_reg_interval', 'D-reg-interval']] as const) {
+    set(o[key], (v) => {
+      if (!(Number.isInteger(v) && v >= 1)) throw new UserError(`--${flag}: expected a whole number ≥ 1, got ${v}`, 2);
+      if (o.lazy_regularization === false) throw new UserError(`--${flag}: has no effect with --lazy-regularization false (the regularisers are added to every minibatch's loss)`, 2);
+      c.reg![key] = v;
+    });
+  }
   set(o.minibatch_repeats, (v) => { t.minibatch_repeats = v; });
   set(o.D_repeats, (v) => { t.D_repeats = v; });
   set(o.reset_opt_for_new_lod, (v) => { t.reset_opt_for_new_lod = v; });
@@ -365,7 +490,8 @@ export function resolveTrainConfig(o: TrainOverrides): TrainConfig {
       throw new UserError(`--${key.replace('_', '-')}: the D loss ${c.D_loss.func_name} takes no ${key}${accepted.length ? ` (it takes ${accepted.join(', ')})` : ''}`, 2);
     }
     if (!(Number.isFinite(v) && v >= 0) || (key === 'wgan_target' && v === 0)) throw new UserError(`--${key.replace('_', '-')}: expected a number ≥ 0${key === 'wgan_target' ? ' (non-zero)' : ''}, got ${v}`, 2);
-    c.D_loss.args[key] = v;
+    // StyleGAN2's D_logistic_r1 calls R1's weight `gamma` (run_training.py's --gamma).
+    c.D_loss.args[c.D_loss.func_name === 'D_logistic_r1' && key === 'r1_gamma' ? 'gamma' : key] = v;
   }
 
   // fp16: NVIDIA's -fp16 line turns on loss scaling in both optimizers (and ProGAN's pixelnorm ε 1e-4).

@@ -1,7 +1,7 @@
 // Everything a training run needs to continue exactly where it stopped, beside the networks in the
 // snapshot file (training/network_io.ts): Adam moments of both optimizers under NVIDIA's variable
-// names, the loop's counters (cur_nimg, tick, tick start, previous lod), the random stream, and
-// elapsed time. Also finds what `--resume latest|<run dir>|<file>` means.
+// names, the loop's counters (cur_nimg, tick, tick start, previous lod, running minibatch counter), the
+// random stream, and elapsed time. Also finds what `--resume latest|<run dir>|<file>` means.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../dnnlib/errors.ts';
@@ -20,6 +20,11 @@ export interface LoopCounters {
   prev_lod: number;
   /** Seconds of training so far (NVIDIA's resume_time). */
   total_time: number;
+  /**
+   * Minibatches trained so far (StyleGAN2's running_mb_counter, which decides the lazy reg steps). NVIDIA
+   * restarts it at 0 with every process; kept here so a resumed run regularises on the same minibatches.
+   */
+  running_mb_counter: number;
 }
 
 export interface TrainingState extends LoopCounters {
@@ -77,7 +82,8 @@ export function trainingStateOf(snap: Snapshot, file: string): TrainingState {
   if (missing.length) {
     throw new UserError(`${path.basename(file)}: not a training snapshot (no ${missing.join(', ')} in its training state); --resume needs a network-snapshot-*.safetensors written by train.ts`);
   }
-  return st as TrainingState;
+  // Snapshots written before the counter existed (StyleGAN runs only; it does not use it) count from 0.
+  return { ...st, running_mb_counter: st.running_mb_counter ?? 0 } as TrainingState;
 }
 
 /** Loads the optimizer moments of a training snapshot into the optimizers (variables matched by NVIDIA name). */

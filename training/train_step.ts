@@ -1,30 +1,36 @@
-// One training step of NVIDIA's training_loop (spec §3.5, §3.6): process_reals, the D step with the Gs
-// moving average, and the G step, each inside one tf.tidy. Losses come from training/loss.ts by name;
-// every random draw (latents, noise, style mixing, WGAN-GP mixing factors) is seeded from one
-// RandomState so a run can be resumed with its random stream where it stopped.
+// The training steps of NVIDIA's training loops, one Trainer per family (train_config.trainingFamily):
+// * 'progressive' (StyleGAN / ProGAN, spec §3.5, §3.6): process_reals, D steps with the Gs moving
+//   average, then the G step; regularisers inside the losses (training/loss.ts by name).
+// * 'stylegan2' (stylegan2-and-pickles.md §A.9): per minibatch G step, G path-length reg step when due,
+//   D step + Gs update, D R1 reg step when due, with Adam rescaled for lazy regularisation.
+// Each step runs inside one tf.tidy; every random draw (latents, noise, style mixing, WGAN-GP mixing
+// factors, path-length noise) is seeded from one RandomState so a resumed run continues its stream.
 //
 // Nothing is read back here: each step returns a small kept tensor of its loss terms' means (NVIDIA's
 // autosummaries), which the loop batches into one host read per iteration.
 import * as tf from '@tensorflow/tfjs';
 import type { RandomState } from '../dnnlib/random.ts';
-import { G_LOSSES, D_LOSSES, type DiscriminatorFn, type GeneratorFn, type LossResult } from './loss.ts';
+import { G_LOSSES, D_LOSSES, D_logistic, type DiscriminatorFn, type GeneratorFn, type LossResult } from './loss.ts';
+import { D_r1, D_logistic_r1, G_logistic_ns, G_pathreg, lazyRegAdam, lazyRegLoss, regDue, type StyleGeneratorFns } from './loss_stylegan2.ts';
 import type { Network } from './network.ts';
-import { G_style } from './networks_stylegan.ts';
 import { G_paper } from './networks_progan.ts';
-import type { Optimizer } from './optimizer.ts';
+import { G_main, D_stylegan2, isStyleGenerator } from './networks_stylegan2.ts';
+import { Optimizer } from './optimizer.ts';
 import { Gs_beta } from './misc.ts';
-import type { LossConfig } from './train_config.ts';
+import type { TrainingSchedule } from './schedule.ts';
+import type { LossConfig, TrainConfig } from './train_config.ts';
 
-/** The latent size a generator expects (G_style: its mapping's latent_size; G_paper: nf(0) by default). */
+/** The latent size a generator expects (G_style / G_main: their mapping's latent_size; G_paper: nf(0) by default). */
 export function latentSize(G: Network): number {
-  if (G instanceof G_style) return G.components.mapping.kw.latent_size;
+  if (isStyleGenerator(G)) return G.components.mapping.kw.latent_size;
   if (G instanceof G_paper) return G.latent_size;
   throw new Error(`${G.name}: not a generator`);
 }
 
-/** G's lod (the Gs copy follows G through the moving average). */
+/** A network's lod (the Gs copy follows G through the moving average); networks without one (D_stylegan2) have nothing to set. */
 export function setLod(net: Network, lod: number): void {
-  (net as unknown as { setLod(lod: number): void }).setLod(lod);
+  const n = net as unknown as { setLod?: (lod: number) => void };
+  if (n.setLod) n.setLod(lod);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -74,7 +80,11 @@ export interface TrainStepOptions {
   G_smoothing_kimg: number;
 }
 
+/** Which optimizer step produced an output: NVIDIA's G_train_op, G_reg_op, D_train_op, D_reg_op. */
+export type StepKind = 'G' | 'G_reg' | 'D' | 'D_reg';
+
 export interface StepOutput {
+  step: StepKind;
   /** Names of `values`, in order (loss first, then NVIDIA's autosummary terms). */
   names: string[];
   /** Kept [k] tensor of per-minibatch means; the caller disposes it. */
@@ -84,6 +94,29 @@ export interface StepOutput {
 }
 
 const seed = (rng: RandomState) => rng.randint(0, 2 ** 31 - 1);
+
+/** Minimises mean(loss) for `opt`, keeping [mean loss, mean of each stat] for the report. */
+function minimize(opt: Optimizer, step: StepKind, lossName: string, run: () => LossResult, lr: number): StepOutput {
+  let names: string[] = [];
+  let kept: tf.Tensor1D | null = null;
+  // variableGrads tidies the forward pass itself; the optimizer owns its moments, so its update must
+  // not run inside a tidy of ours (that would dispose the new moments).
+  const { value, grads } = opt.computeGradients(() => {
+    const r = run();
+    const loss = tf.mean(r.loss) as tf.Scalar;
+    names = [lossName, ...Object.keys(r.stats)];
+    kept = tf.keep(tf.stack([loss, ...Object.values(r.stats).map((t) => tf.mean(t))]) as tf.Tensor1D);
+    return loss;
+  });
+  value.dispose();
+  let optStats: Record<string, number>;
+  try {
+    optStats = opt.applyUpdates(grads, lr).stats;
+  } finally {
+    tf.dispose(grads);
+  }
+  return { step, names, values: kept!, opt: optStats };
+}
 
 export class TrainStep {
   private readonly o: TrainStepOptions;
@@ -101,7 +134,7 @@ export class TrainStep {
   /** G as the losses call it: is_training (W average update, style mixing) at the current lod. */
   private generator(lod: number): GeneratorFn {
     const G = this.o.G;
-    if (G instanceof G_style) return (z, l) => G.run(z as tf.Tensor2D, l as tf.Tensor2D, { is_training: true, lod, rng: this.rngFn });
+    if (isStyleGenerator(G)) return (z, l) => G.run(z as tf.Tensor2D, l as tf.Tensor2D, { is_training: true, lod, rng: this.rngFn });
     if (G instanceof G_paper) return (z, l) => G.run(z as tf.Tensor2D, l as tf.Tensor2D, { lod });
     throw new Error(`${G.name}: not a generator`);
   }
@@ -115,29 +148,6 @@ export class TrainStep {
     return tf.randomNormal([n, this.latent], 0, 1, 'float32', seed(this.o.rng));
   }
 
-  /** Minimises mean(loss) for `opt`, keeping [mean loss, mean of each stat] for the report. */
-  private minimize(opt: Optimizer, lossName: string, run: () => LossResult, lr: number): StepOutput {
-    let names: string[] = [];
-    let kept: tf.Tensor1D | null = null;
-    // variableGrads tidies the forward pass itself; the optimizer owns its moments, so its update must
-    // not run inside a tidy of ours (that would dispose the new moments).
-    const { value, grads } = opt.computeGradients(() => {
-      const r = run();
-      const loss = tf.mean(r.loss) as tf.Scalar;
-      names = [lossName, ...Object.keys(r.stats)];
-      kept = tf.keep(tf.stack([loss, ...Object.values(r.stats).map((t) => tf.mean(t))]) as tf.Tensor1D);
-      return loss;
-    });
-    value.dispose();
-    let optStats: Record<string, number>;
-    try {
-      optStats = opt.applyUpdates(grads, lr).stats;
-    } finally {
-      tf.dispose(grads);
-    }
-    return { names, values: kept!, opt: optStats };
-  }
-
   /**
    * One D step on processed reals, then Gs ← lerp(G, Gs, β) with β = 0.5^(minibatch / (G_smoothing_kimg·1000))
    * (NVIDIA runs the Gs update together with the D op).
@@ -146,7 +156,7 @@ export class TrainStep {
     const o = this.o;
     const n = reals.shape[0];
     const args = o.D_loss.args;
-    const out = this.minimize(o.D_opt, 'Loss/D', () => {
+    const out = minimize(o.D_opt, 'D', 'Loss/D', () => {
       const latents = this.latents(n);
       const mixing_factors = /gp$/.test(o.D_loss.func_name) ? tf.randomUniform([n, 1, 1, 1], 0, 1, 'float32', seed(o.rng)) : undefined;
       return D_LOSSES[o.D_loss.func_name]!(this.generator(lod), this.discriminator(lod), { latents, reals, labels, opt: o.D_opt, mixing_factors }, args);
@@ -159,10 +169,270 @@ export class TrainStep {
   gStep(labels: tf.Tensor2D, lod: number, lr: number): StepOutput {
     const o = this.o;
     const n = labels.shape[0];
-    return this.minimize(o.G_opt, 'Loss/G', () => {
+    return minimize(o.G_opt, 'G', 'Loss/G', () => {
       const latents = this.latents(n);
       return G_LOSSES[o.G_loss.func_name]!(this.generator(lod), this.discriminator(lod), { latents, labels, opt: o.G_opt }, o.G_loss.args);
     }, lr);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trainers: what the loop runs for each of its minibatch_repeats, by family.
+
+/** Where a trainer takes its data from (the loop owns the dataset and process_reals). */
+export interface MinibatchSource {
+  /** The next minibatch of reals as D sees them (processed for the current lod) and their labels; the trainer disposes both. */
+  next(): Promise<{ reals: tf.Tensor4D; labels: tf.Tensor2D }>;
+  /** n labels drawn from the dataset (training_set.get_random_labels_tf); the trainer disposes them. */
+  randomLabels(n: number): tf.Tensor2D;
+}
+
+export interface Trainer {
+  readonly G_opt: Optimizer;
+  readonly D_opt: Optimizer;
+  /**
+   * cur_tick before training. StyleGAN's loop starts at 0 (first report after a full tick); StyleGAN2's
+   * at −1, so its first iteration ends with tick 0 (a report, fakes and a network snapshot).
+   */
+  readonly initialTick: number;
+  /** The fakes grid written before training (StyleGAN: fakes<kimg>.png; StyleGAN2: fakes_init.png). */
+  initialFakesName(nimg: number): string;
+  /** Sets the networks' lod for this iteration. */
+  setLod(lod: number): void;
+  /**
+   * One minibatch of training (one of minibatch_repeats); `running_mb_counter` counts the minibatches
+   * before it (from 0, kept across resumes). Returns the steps run, in order, and the reals consumed.
+   */
+  minibatch(src: MinibatchSource, sched: TrainingSchedule, running_mb_counter: number): Promise<{ steps: StepOutput[]; nimg: number }>;
+  dispose(): void;
+}
+
+export interface TrainerNetworks {
+  G: Network;
+  D: Network;
+  Gs: Network;
+  /** The training random stream. */
+  rng: RandomState;
+}
+
+/** The trainer of c.family: the one place the loop's steps differ between families. */
+export function createTrainer(c: TrainConfig, nets: TrainerNetworks): Trainer {
+  switch (c.family) {
+    case 'progressive': return new ProgressiveTrainer(c, nets);
+    case 'stylegan2': return new StyleGAN2Trainer(c, nets);
+  }
+}
+
+const fakesName = (nimg: number) => `fakes${String(Math.floor(nimg / 1000)).padStart(6, '0')}.png`;
+
+/** StyleGAN / ProGAN: D_repeats D steps (each with the Gs update), then one G step. */
+class ProgressiveTrainer implements Trainer {
+  readonly G_opt: Optimizer;
+  readonly D_opt: Optimizer;
+  readonly initialTick = 0;
+  private readonly step: TrainStep;
+
+  constructor(private readonly c: TrainConfig, private readonly nets: TrainerNetworks) {
+    this.G_opt = new Optimizer([...nets.G.trainables.values()], { name: 'TrainG', ...c.G_opt });
+    this.D_opt = new Optimizer([...nets.D.trainables.values()], { name: 'TrainD', ...c.D_opt });
+    this.step = new TrainStep({
+      G: nets.G, D: nets.D, Gs: nets.Gs, G_opt: this.G_opt, D_opt: this.D_opt,
+      G_loss: c.G_loss, D_loss: c.D_loss, rng: nets.rng, G_smoothing_kimg: c.train.G_smoothing_kimg,
+    });
+  }
+
+  initialFakesName(nimg: number): string {
+    return fakesName(nimg);
+  }
+
+  setLod(lod: number): void {
+    setLod(this.nets.G, lod);
+    setLod(this.nets.D, lod);
+  }
+
+  async minibatch(src: MinibatchSource, sched: TrainingSchedule): Promise<{ steps: StepOutput[]; nimg: number }> {
+    const steps: StepOutput[] = [];
+    let nimg = 0;
+    for (let d = 0; d < this.c.train.D_repeats; d++) {
+      const { reals, labels } = await src.next();
+      try {
+        steps.push(this.step.dStep(reals, labels, sched.lod, sched.D_lrate));
+      } finally {
+        tf.dispose([reals, labels]);
+      }
+      nimg += sched.minibatch;
+    }
+    const labels = src.randomLabels(sched.minibatch);
+    try {
+      steps.push(this.step.gStep(labels, sched.lod, sched.G_lrate));
+    } finally {
+      labels.dispose();
+    }
+    return { steps, nimg };
+  }
+
+  dispose(): void {
+    this.G_opt.dispose();
+    this.D_opt.dispose();
+  }
+}
+
+/**
+ * StyleGAN2 (NVlabs/stylegan2 training_loop.py, one device, fast path): per minibatch G_train, G_reg when
+ * running_mb_counter % G_reg_interval == 0, D_train + Gs_update, D_reg when running_mb_counter %
+ * D_reg_interval == 0. The reg steps use the main steps' Optimizer objects, i.e. the same Adam moments
+ * and step count, as NVIDIA's RegG/RegD (share=TrainG/TrainD). With lazy regularisation both optimizers
+ * run with lr·c, β1^c, β2^c, c = interval/(interval+1) (also when pl_weight is 0, as NVIDIA).
+ */
+class StyleGAN2Trainer implements Trainer {
+  readonly G_opt: Optimizer;
+  readonly D_opt: Optimizer;
+  readonly initialTick = -1;
+  private readonly G: G_main;
+  private readonly D: D_stylegan2;
+  private readonly latent: number;
+  private readonly rngFn: () => number;
+  private readonly G_interval: number | null;
+  private readonly D_interval: number | null;
+  private readonly G_lrMul: number;
+  private readonly D_lrMul: number;
+  private readonly pl: { pl_minibatch_shrink: number; pl_decay: number; pl_weight: number };
+  private readonly gamma: number;
+  /**
+   * The path-length target a (NVIDIA's pl_mean variable). Kept on the device between reg steps. Like
+   * NVIDIA's, it lives outside every network and is not in a snapshot: a resumed run restarts it at 0.
+   */
+  private pl_mean: tf.Scalar = tf.keep(tf.scalar(0));
+
+  constructor(private readonly c: TrainConfig, private readonly nets: TrainerNetworks) {
+    if (!(nets.G instanceof G_main) || !(nets.D instanceof D_stylegan2)) throw new Error(`StyleGAN2 training needs G_main and D_stylegan2, got ${nets.G.constructor.name} / ${nets.D.constructor.name}`);
+    if (c.G_loss.func_name !== 'G_logistic_ns_pathreg' || c.D_loss.func_name !== 'D_logistic_r1') throw new Error(`StyleGAN2 training uses G_logistic_ns_pathreg + D_logistic_r1, got ${c.G_loss.func_name} + ${c.D_loss.func_name}`);
+    this.G = nets.G;
+    this.D = nets.D;
+    this.latent = latentSize(nets.G);
+    this.rngFn = () => nets.rng.random_sample();
+    const reg = c.reg ?? { lazy_regularization: true, G_reg_interval: 4, D_reg_interval: 16 };
+    this.G_interval = reg.lazy_regularization ? reg.G_reg_interval : null;
+    this.D_interval = reg.lazy_regularization ? reg.D_reg_interval : null;
+    const make = (net: Network, name: string, opt: TrainConfig['G_opt'], interval: number | null) => {
+      const h = lazyRegAdam({ learning_rate: 1, beta1: opt.beta1, beta2: opt.beta2, epsilon: opt.epsilon }, interval);
+      return { opt: new Optimizer([...net.trainables.values()], { name, ...opt, beta1: h.beta1, beta2: h.beta2 }), lrMul: h.learning_rate };
+    };
+    const g = make(nets.G, 'TrainG', c.G_opt, this.G_interval);
+    const d = make(nets.D, 'TrainD', c.D_opt, this.D_interval);
+    [this.G_opt, this.G_lrMul, this.D_opt, this.D_lrMul] = [g.opt, g.lrMul, d.opt, d.lrMul];
+    const a = c.G_loss.args;
+    this.pl = { pl_minibatch_shrink: a.pl_minibatch_shrink ?? 2, pl_decay: a.pl_decay ?? 0.01, pl_weight: a.pl_weight ?? 2.0 };
+    this.gamma = c.D_loss.args.gamma ?? 10.0;
+  }
+
+  initialFakesName(): string {
+    return 'fakes_init.png';
+  }
+
+  setLod(lod: number): void {
+    setLod(this.G, lod); // D_stylegan2 has no lod
+  }
+
+  private latents(n: number): tf.Tensor2D {
+    return tf.randomNormal([n, this.latent], 0, 1, 'float32', seed(this.nets.rng));
+  }
+
+  /** G as the losses call it: is_training (W-average update, style mixing, fresh noise). */
+  private readonly generator: GeneratorFn = (z, l) => this.G.run(z as tf.Tensor2D, l as tf.Tensor2D, { is_training: true, rng: this.rngFn });
+  private readonly discriminator: DiscriminatorFn = (x, l) => this.D.run(x as tf.Tensor4D, l as tf.Tensor2D);
+
+  /** The path-length term on N // pl_minibatch_shrink fresh latents; keeps the updated pl_mean in `next`. */
+  private pathReg(n: number, labels: tf.Tensor2D, next: { pl_mean: tf.Scalar | null }) {
+    const { synthesis } = this.G.components;
+    const fns: StyleGeneratorFns = {
+      mapping: (z, l) => this.G.trainingDlatents(z as tf.Tensor2D, l as tf.Tensor2D, this.rngFn),
+      synthesis: (w) => synthesis.run(w, { rng: this.rngFn }),
+      image_shape: [synthesis.kw.num_channels, synthesis.kw.resolution, synthesis.kw.resolution],
+    };
+    const [C, H, W] = fns.image_shape;
+    const pl_noise = tf.randomNormal([n, C, H, W], 0, 1, 'float32', seed(this.nets.rng));
+    const r = G_pathreg(fns, { latents: this.latents(n), labels, pl_mean: this.pl_mean, pl_noise }, this.pl);
+    next.pl_mean = tf.keep(r.pl_mean as tf.Scalar);
+    return r;
+  }
+
+  private plMinibatch(n: number): number {
+    return this.pl.pl_minibatch_shrink > 1 ? Math.floor(n / this.pl.pl_minibatch_shrink) : n;
+  }
+
+  private takePlMean(next: { pl_mean: tf.Scalar | null }): void {
+    if (!next.pl_mean) return;
+    this.pl_mean.dispose();
+    this.pl_mean = next.pl_mean;
+  }
+
+  async minibatch(src: MinibatchSource, sched: TrainingSchedule, running_mb_counter: number): Promise<{ steps: StepOutput[]; nimg: number }> {
+    const n = sched.minibatch;
+    const steps: StepOutput[] = [];
+    const plOn = this.pl.pl_weight > 0;
+    const lazy = this.G_interval !== null;
+    // NVIDIA feeds sched.G_lrate to both optimizers (one lrate_in); with its defaults G and D rates are
+    // equal. Here --D-lrate-base is honoured for D rather than silently ignored.
+    const lrG = sched.G_lrate * this.G_lrMul;
+    const lrD = sched.D_lrate * this.D_lrMul;
+
+    // G_train (data_fetch runs with it in NVIDIA's graph: the minibatch D sees below).
+    const { reals, labels } = await src.next();
+    try {
+      const gLabels = src.randomLabels(n);
+      const plLabels = plOn ? src.randomLabels(this.plMinibatch(n)) : null;
+      const next = { pl_mean: null as tf.Scalar | null };
+      try {
+        steps.push(minimize(this.G_opt, 'G', 'Loss/G', () => {
+          const main = G_logistic_ns(this.generator, this.discriminator, { latents: this.latents(n), labels: gLabels });
+          if (lazy || !plOn) return main;
+          // Without lazy regularisation the penalty joins every G step. NVIDIA adds the [N,1] loss and the
+          // [N/2,1] penalty elementwise (which cannot broadcast with the default shrink 2); the sum of
+          // their means is what that sum means when the shapes agree.
+          const r = this.pathReg(plLabels!.shape[0], plLabels!, next);
+          return { loss: tf.add(tf.mean(main.loss), tf.mean(r.reg)), stats: r.stats };
+        }, lrG));
+        this.takePlMean(next);
+        // G_reg: the path-length penalty as its own step, mean(reg·G_reg_interval).
+        if (lazy && plOn && regDue(running_mb_counter, this.G_interval!)) {
+          steps.push(minimize(this.G_opt, 'G_reg', 'Loss/G_reg', () => {
+            const r = this.pathReg(plLabels!.shape[0], plLabels!, next);
+            return { loss: lazyRegLoss(r.reg, this.G_interval), stats: r.stats };
+          }, lrG));
+          this.takePlMean(next);
+        }
+      } finally {
+        tf.dispose([gLabels, ...(plLabels ? [plLabels] : [])]);
+        if (next.pl_mean && next.pl_mean !== this.pl_mean) next.pl_mean.dispose();
+      }
+
+      // D_train + Gs_update.
+      steps.push(minimize(this.D_opt, 'D', 'Loss/D', () => {
+        const inputs = { latents: this.latents(n), reals, labels };
+        if (lazy) return D_logistic(this.generator, this.discriminator, inputs);
+        const r = D_logistic_r1(this.generator, this.discriminator, inputs, { gamma: this.gamma });
+        return { loss: tf.add(r.loss, r.reg), stats: r.stats };
+      }, lrD));
+      this.nets.Gs.setupAsMovingAverageOf(this.G, Gs_beta(n, this.c.train.G_smoothing_kimg));
+      // D_reg: R1 on the same reals, mean(reg·D_reg_interval). Its real scores are not reported again
+      // (Loss/scores/real is the D step's).
+      if (lazy && regDue(running_mb_counter, this.D_interval!)) {
+        steps.push(minimize(this.D_opt, 'D_reg', 'Loss/D_reg', () => {
+          const r = D_r1(this.discriminator, reals, labels, { gamma: this.gamma });
+          return { loss: lazyRegLoss(r.loss, this.D_interval), stats: { 'Loss/gradient_penalty': r.stats['Loss/gradient_penalty']! } };
+        }, lrD));
+      }
+    } finally {
+      tf.dispose([reals, labels]);
+    }
+    return { steps, nimg: n };
+  }
+
+  dispose(): void {
+    this.G_opt.dispose();
+    this.D_opt.dispose();
+    this.pl_mean.dispose();
   }
 }
 
@@ -181,7 +451,7 @@ export function generateGrid(Gs: Network, latents: Float32Array, labels: Float32
     const img = tf.tidy(() => {
       const z = tf.tensor2d(latents.subarray(i * latent, (i + m) * latent), [m, latent]);
       const l = tf.tensor2d(labels.subarray(i * labelSize, (i + m) * labelSize), [m, labelSize]);
-      if (Gs instanceof G_style) return Gs.run(z, l, { is_validation: true, rng: rngFn });
+      if (isStyleGenerator(Gs)) return Gs.run(z, l, { is_validation: true, rng: rngFn });
       return (Gs as G_paper).run(z, l);
     });
     shape = img.shape;

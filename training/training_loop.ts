@@ -1,6 +1,7 @@
-// NVIDIA's training/training_loop.py (spec §3.3–§3.9) for one device: progressive growing by the
-// schedule, D/G steps with minibatch and D repeats, Adam resets at lod boundaries, the Gs moving
-// average, ticks with NVIDIA's report line, image and network snapshots in a numbered run dir, and the
+// NVIDIA's training/training_loop.py (spec §3.3–§3.9; StyleGAN2's, stylegan2-and-pickles.md §A.9) for one
+// device: the schedule (progressive growing, or StyleGAN2's full resolution throughout), the steps of each
+// minibatch from the config family's Trainer (training/train_step.ts), Adam resets at lod boundaries, the
+// Gs moving average, ticks with NVIDIA's report line, image and network snapshots in a numbered run dir, and the
 // safety NVIDIA leaves to the cluster: atomic snapshots, a snapshot on SIGINT/SIGTERM, a stop with a
 // message on a non-finite loss, abort.txt, and --resume with the exact optimizer and random state.
 import * as fs from 'node:fs';
@@ -15,17 +16,16 @@ import { RunLog, createRunDir, markFinished, writeRunInfo } from '../dnnlib/subm
 import { formatTime, peakRssBytes } from '../dnnlib/util.ts';
 import { currentBackend } from '../dnnlib/backend.ts';
 import { TFRecordDataset } from './dataset.ts';
-import { buildNetworks } from './network_configs.ts';
+import { buildNetworks, NETWORK_CONFIGS } from './network_configs.ts';
 import { loadNetworks } from './network_io.ts';
 import type { Network } from './network.ts';
-import { Optimizer } from './optimizer.ts';
 import { training_schedule, type TrainingSchedule } from './schedule.ts';
 import { formatTickLine, saveImageGrid, snapshotGridSize, tickSummaries } from './misc.ts';
-import { TrainStep, generateGrid, latentSize, processReals, setLod } from './train_step.ts';
+import { createTrainer, generateGrid, latentSize, processReals, setLod, type MinibatchSource, type StepOutput, type Trainer } from './train_step.ts';
 import { locateResume, restoreOptimizers, saveTrainingSnapshot, trainingStateOf, type TrainingState } from './train_state.ts';
 import { loadSnapshot, type Snapshot } from './snapshot.ts';
 import { TickStats, appendStatsLine, lossLine, writeLossPlot } from './train_report.ts';
-import { fp16Description, parseGridSize, type TrainConfig } from './train_config.ts';
+import { fp16Description, parseGridSize, scheduleArgs, type TrainConfig } from './train_config.ts';
 import { prepareRunMetrics, runMetrics, type RunMetricsConfig } from '../metrics/run_metrics_lib.ts';
 import { obtainWeights, WEIGHTS_FILES } from '../metrics/weights.ts';
 import { isPPLMetric } from '../metrics/perceptual_path_length.ts';
@@ -41,9 +41,17 @@ export interface TickInfo {
   optimizerResets: number;
 }
 
+export interface StepInfo {
+  step: StepOutput['step'];
+  /** running_mb_counter of the minibatch the step belongs to (NVIDIA's, from 0). */
+  running_mb_counter: number;
+}
+
 export interface TrainingLoopHooks {
   /** Called after each tick's report (tests watch memory and progress here). */
   onTick?: (info: TickInfo) => void;
+  /** Called after every optimizer step (tests check which minibatches regularise). */
+  onStep?: (info: StepInfo) => void;
   /** Silence the progress bar (tests). */
   quietProgress?: boolean;
 }
@@ -150,6 +158,7 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
   const signals = trapSignals();
   const nets: Network[] = [];
   let dataset: TFRecordDataset | null = null;
+  let trainer: Trainer | null = null;
   try {
     out(`dnnlib: Running training.training_loop.training_loop() on ${path.basename(runDir)}...`);
     writeRunInfo(runDir, { resume: resumeFile ?? 'none' });
@@ -177,6 +186,10 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
       if (!loaded.G || !loaded.D) throw new UserError(`--resume: ${resumeFile} has no G and D (only training snapshots can be resumed)`);
       [G, D, Gs] = [loaded.G, loaded.D, loaded.Gs];
       nets.push(G, D, Gs);
+      const want = NETWORK_CONFIGS[c.network_config];
+      if (G.constructor.name !== want.G_func || D.constructor.name !== want.D_func) {
+        throw new UserError(`--resume: ${resumeFile} holds ${G.constructor.name} / ${D.constructor.name}, but --config ${c.network_config} trains ${want.G_func} / ${want.D_func}`, 2);
+      }
     } else {
       out('Constructing networks...');
       ({ G, D } = buildTrainingNetworks(c, { num_channels: C, resolution: Rz, label_size: dataset.labelSize }));
@@ -186,18 +199,21 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
     }
     out(`\n${G.print_layers()}\n\n${D.print_layers()}\n`);
 
-    const G_opt = new Optimizer([...G.trainables.values()], { name: 'TrainG', ...c.G_opt });
-    const D_opt = new Optimizer([...D.trainables.values()], { name: 'TrainD', ...c.D_opt });
     const rng = new RandomState(c.train.seed + 1);
-    let counters = { cur_nimg: 0, cur_tick: 0, tick_start_nimg: 0, prev_lod: -1.0, total_time: 0 };
+    trainer = createTrainer(c, { G, D, Gs, rng });
+    const { G_opt, D_opt } = trainer;
+    let counters = { cur_nimg: 0, cur_tick: trainer.initialTick, tick_start_nimg: 0, prev_lod: -1.0, total_time: 0, running_mb_counter: 0 };
     if (resumeFile && resumeSnap && resumeState) {
       restoreOptimizers(resumeSnap, resumeFile, { G, D }, { G_opt, D_opt });
       const st = resumeState;
       rng.set_state(st.rng);
-      counters = { cur_nimg: st.cur_nimg, cur_tick: st.cur_tick, tick_start_nimg: st.tick_start_nimg, prev_lod: st.prev_lod, total_time: st.total_time };
-      out(`Resuming from kimg ${(st.cur_nimg / 1000).toFixed(3)} (tick ${st.cur_tick}, lod ${st.lod.toFixed(4)})`);
+      counters = {
+        cur_nimg: st.cur_nimg, cur_tick: st.cur_tick, tick_start_nimg: st.tick_start_nimg, prev_lod: st.prev_lod, total_time: st.total_time,
+        running_mb_counter: st.running_mb_counter,
+      };
+      out(`Resuming from kimg ${(st.cur_nimg / 1000).toFixed(3)} (tick ${st.cur_tick}, lod ${st.lod.toFixed(4)}, minibatch ${st.running_mb_counter})`);
     }
-    const step = new TrainStep({ G, D, Gs, G_opt, D_opt, G_loss: c.G_loss, D_loss: c.D_loss, rng, G_smoothing_kimg: c.train.G_smoothing_kimg });
+    const initialTick = trainer.initialTick;
 
     out('Setting up snapshot image grid...');
     const gs = parseGridSize(c.grid.size);
@@ -206,12 +222,12 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
     const gridRng = new RandomState(c.train.seed);
     const gridLatents = Float32Array.from(gridRng.randn(gw * gh, latentSize(G)));
     const gridReals = (await dataset.getMinibatchNp(gw * gh, 0))!;
-    const sched0 = (nimg: number): TrainingSchedule => training_schedule(nimg, { ...c.sched, training_set_resolution_log2: resolution_log2 });
+    const sched0 = (nimg: number): TrainingSchedule => training_schedule(nimg, scheduleArgs(c.sched, resolution_log2));
     const gridMinibatch = sched0(c.train.total_kimg * 1000).minibatch;
     const snapRng = () => new RandomState(c.train.seed + 2); // same noise every grid: comparable fakes
-    const saveFakes = async (nimg: number) => {
+    const saveFakes = async (name: string) => {
       const img = generateGrid(Gs, gridLatents, gridReals.labels, dataset!.labelSize, gridMinibatch, snapRng());
-      await saveImageGrid(img, [-1, 1], [gw, gh], path.join(runDir, fakesName(nimg)));
+      await saveImageGrid(img, [-1, 1], [gw, gh], path.join(runDir, name));
     };
 
     out('Setting up run dir...');
@@ -224,8 +240,8 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
     await saveImageGrid({ data: gridReals.images, shape: [gw * gh, C, Rz, Rz] }, [0, 255], [gw, gh], path.join(runDir, 'reals.png'));
     // Gs follows G's lod through the moving average; at start it must show the schedule's lod.
     const lod0 = sched0(counters.cur_nimg).lod;
-    setLod(G, lod0); setLod(D, lod0); setLod(Gs, lod0);
-    await saveFakes(counters.cur_nimg);
+    trainer.setLod(lod0); setLod(Gs, lod0);
+    await saveFakes(trainer.initialFakesName(counters.cur_nimg));
 
     out('Training...\n');
     const stats = new TickStats();
@@ -239,7 +255,7 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
       total: Math.max(total_nimg - startNimg, 0), unit: 'img', silent: hooks.quietProgress,
       label: startNimg > 0 ? `train (resumed at kimg ${(startNimg / 1000).toFixed(1)})` : 'train',
     });
-    let { cur_nimg, cur_tick, tick_start_nimg, prev_lod } = counters;
+    let { cur_nimg, cur_tick, tick_start_nimg, prev_lod, running_mb_counter } = counters;
     const startTime = Date.now() / 1000 - counters.total_time;
     let tick_start_time = Date.now() / 1000;
     let maintenance_start_time = tick_start_time;
@@ -249,7 +265,7 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
     let optimizerResets = 0;
 
     const state = (): TrainingState => ({
-      cur_nimg, cur_tick, tick_start_nimg, prev_lod, total_time: Date.now() / 1000 - startTime,
+      cur_nimg, cur_tick, tick_start_nimg, prev_lod, running_mb_counter, total_time: Date.now() / 1000 - startTime,
       rng: rng.get_state(), lod: sched.lod,
       G_opt: { t: G_opt.t, loss_scaling_log2: G_opt.loss_scaling_log2 },
       D_opt: { t: D_opt.t, loss_scaling_log2: D_opt.loss_scaling_log2 },
@@ -274,6 +290,17 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
       }
     };
 
+    // The dataset as the trainers take it: reals through process_reals at this iteration's lod.
+    const source = (sched: TrainingSchedule): MinibatchSource => ({
+      next: async () => {
+        const mb = (await dataset!.getMinibatch())!;
+        const reals = processReals(mb.images, sched.lod, Rz);
+        if (reals !== mb.images) mb.images.dispose();
+        return { reals, labels: mb.labels };
+      },
+      randomLabels: (n) => dataset!.getRandomLabels(n),
+    });
+
     while (cur_nimg < total_nimg) {
       if (signals.requested()) break;
       sched = sched0(cur_nimg);
@@ -286,24 +313,17 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
         }
       }
       prev_lod = sched.lod;
-      setLod(G, sched.lod);
-      setLod(D, sched.lod);
+      trainer.setLod(sched.lod);
 
       for (let r = 0; r < c.train.minibatch_repeats; r++) {
-        for (let d = 0; d < c.train.D_repeats; d++) {
-          const mb = (await dataset.getMinibatch())!;
-          const reals = processReals(mb.images, sched.lod, Rz);
-          const s = step.dStep(reals, mb.labels, sched.lod, sched.D_lrate);
-          tf.dispose([mb.images, mb.labels, reals]);
+        const { steps, nimg } = await trainer.minibatch(source(sched), sched, running_mb_counter);
+        for (const s of steps) {
           stats.addDevice(s.names, s.values);
           for (const [k, v] of Object.entries(s.opt)) stats.add(k, v);
-          cur_nimg += sched.minibatch;
+          hooks.onStep?.({ step: s.step, running_mb_counter });
         }
-        const labels = dataset.getRandomLabels(sched.minibatch);
-        const s = step.gStep(labels, sched.lod, sched.G_lrate);
-        labels.dispose();
-        stats.addDevice(s.names, s.values);
-        for (const [k, v] of Object.entries(s.opt)) stats.add(k, v);
+        cur_nimg += nimg;
+        running_mb_counter += 1;
       }
       // One host read per iteration: all loss terms of its steps.
       const bad = stats.flush();
@@ -316,7 +336,7 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
       progress.update(Math.min(cur_nimg, total_nimg) - startNimg);
 
       const done = cur_nimg >= total_nimg;
-      if (cur_nimg >= tick_start_nimg + sched.tick_kimg * 1000 || done) {
+      if (cur_tick < 0 || cur_nimg >= tick_start_nimg + sched.tick_kimg * 1000 || done) {
         cur_tick += 1;
         const tick_kimg = (cur_nimg - tick_start_nimg) / 1000.0;
         tick_start_nimg = cur_nimg;
@@ -337,8 +357,9 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
         appendStatsLine(statsFile, means);
         await writeLossPlot(path.join(runDir, 'loss.png'), records);
 
-        if (cur_tick % c.train.image_snapshot_ticks === 0 || done) await saveFakes(cur_nimg);
-        if (cur_tick % c.train.network_snapshot_ticks === 0 || done || cur_tick === 1) await snapshotMetrics(snapshot(snapshotName(cur_nimg)));
+        if (cur_tick % c.train.image_snapshot_ticks === 0 || done) await saveFakes(fakesName(cur_nimg));
+        // Also at the first tick (a resumable snapshot early on; StyleGAN2's tick 0 has one anyway).
+        if (cur_tick % c.train.network_snapshot_ticks === 0 || done || cur_tick === initialTick + 1) await snapshotMetrics(snapshot(snapshotName(cur_nimg)));
         hooks.onTick?.({ tick: cur_tick, kimg: cur_nimg / 1000, lod: sched.lod, minibatch: sched.minibatch, means, numTensors: tf.memory().numTensors, optimizerResets });
         tick_start_time = Date.now() / 1000;
         if (fs.existsSync(path.join(runDir, 'abort.txt'))) {
@@ -366,10 +387,9 @@ export async function trainingLoop(c: TrainConfig, hooks: TrainingLoopHooks = {}
       snapshot('network-final.safetensors');
       out(`dnnlib: Finished training.training_loop.training_loop() in ${formatTime(Date.now() / 1000 - startTime)}.`);
     }
-    G_opt.dispose();
-    D_opt.dispose();
     return { status, runDir, exitCode, cur_nimg, lastSnapshot };
   } finally {
+    trainer?.dispose();
     for (const n of nets) n.dispose();
     await dataset?.close();
     signals.release();
