@@ -1,9 +1,13 @@
-// `npm run bench -- engine [--backends tensorflow,wasm,cpu] [--reps 5] [--gan-steps 3] [--steps 1000] [--threads N] [--no-torch]`
+// `npm run bench -- engine [--backends tensorflow,wasm,cpu] [--reps 5] [--conv-reps 11] [--gan-steps 3] [--steps 1000] [--threads N] [--no-torch]`
 // Per backend: conv2d forward / backprop-input / backprop-filter GFLOP/s at StyleGAN shapes (batch 8,
 // 3x3 'same'), per-op dispatch, a 1024^3 matmul, and a small G+D step with R1 in images/s; then a long
 // loop of a small R1 step watching tf.memory().numTensors and RSS. Where python3 imports torch,
 // bench/torch_engine.py --serve times the same measurements, call for call interleaved with ours so
-// both see the same machine load, and a ratio column is printed.
+// both see the same machine load, and a ratio column is printed. The three conv calls of one shape
+// are interleaved too (fwd, bwd-input, bwd-filter, fwd, …), so the backward/forward ratios in the
+// note column compare calls made under the same load: read those, not absolute times, on a shared
+// machine (the forward conv reuses XNNPACK's packed copy of its fixed filter between calls; the
+// backward kernels repack their operands every call, as in training).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +24,7 @@ const argv = await yargs(hideBin(process.argv))
   .options(backendOptions)
   .option('backends', { type: 'string', default: 'tensorflow,wasm,cpu', describe: 'backends to time, comma-separated (those that load)' })
   .option('reps', { type: 'number', default: 5, describe: 'timed calls per measurement (median reported)' })
+  .option('conv-reps', { type: 'number', default: 11, describe: 'timed rounds of the interleaved fwd / bwd-input / bwd-filter calls per conv shape' })
   .option('gan-steps', { type: 'number', default: 3, describe: 'timed G+D+R1 steps (after one warm-up)' })
   .option('steps', { type: 'number', default: 1000, describe: 'steps of the long memory loop (0 to skip)' })
   .option('torch', { type: 'boolean', default: true, describe: 'interleave the PyTorch peer (python3 bench/torch_engine.py --serve)' })
@@ -30,8 +35,9 @@ const CONV_SHAPES: Array<[number, number, number]> = [[4, 512, 512], [8, 512, 51
 const BATCH = 8;
 const GAN_NAME = `G+D+R1 step ${SMALL_GAN.resolution}^2 fmaps ${SMALL_GAN.fmaps} mb ${SMALL_GAN.minibatch} (hand-built)`;
 
-/** One measurement: `run` makes one timed call and returns ms (or µs per op for dispatch). */
-interface Measure { name: string; unit: 'ms' | 'us'; flops?: number; reps: number; run?: () => number; skip?: string }
+/** One measurement: `run` makes one timed call and returns ms (or µs per op for dispatch). Measures
+ * sharing a `group` are timed round-robin, and each reports its median relative to the group's first. */
+interface Measure { name: string; unit: 'ms' | 'us'; flops?: number; reps: number; run?: () => number; skip?: string; group?: string }
 interface Row { name: string; unit: 'ms' | 'us'; value: number | null; torch: number | null; flops?: number; note?: string }
 
 function median(xs: number[]): number {
@@ -67,7 +73,7 @@ function measures(backend: ResolvedBackend, keep: tf.Tensor[], cleanups: Array<(
       // tfjs cpu runs these at ~1 GFLOP/s (minutes per call). On wasm the gradients are engine/wasm/'s
       // composite kernels (forward convs on the threaded XNNPACK engine).
       const skip = backend === 'cpu' ? 'cpu backend too slow' : undefined;
-      list.push({ name: `${tag} ${op}`, unit: 'ms', flops, reps: argv.reps, run: () => once(fn), skip });
+      list.push({ name: `${tag} ${op}`, unit: 'ms', flops, reps: argv['conv-reps'], run: () => once(fn), skip, group: tag });
     }
   }
   const a = tf.scalar(1), b = tf.scalar(2);
@@ -205,15 +211,31 @@ for (const b of wanted) {
   const cleanups: Array<() => void> = [];
   const rows: Row[] = [];
   const withPeer = b === 'tensorflow' && peer != null;
-  for (const m of measures(b, keep, cleanups)) {
-    if (m.skip || !m.run) { rows.push({ name: m.name, unit: m.unit, value: null, torch: null, note: m.skip }); continue; }
-    m.run(); // warm-up (kernel selection, first allocation)
-    const ours: number[] = [], theirs: number[] = [];
-    for (let r = 0; r < m.reps; r++) {
-      ours.push(m.run());
-      if (withPeer) theirs.push(await peer!.time(m.name));
+  const list = measures(b, keep, cleanups);
+  for (let i = 0; i < list.length;) {
+    const first = list[i]!;
+    const members = first.group == null ? [first] : list.filter((m) => m.group === first.group);
+    i += members.length;
+    const timed = members.filter((m) => !m.skip && m.run);
+    for (const m of members) if (m.skip || !m.run) rows.push({ name: m.name, unit: m.unit, value: null, torch: null, note: m.skip });
+    for (const m of timed) m.run!(); // warm-up (kernel selection, first allocation)
+    const ours = timed.map((): number[] => []), theirs = timed.map((): number[] => []);
+    const reps = Math.max(...timed.map((m) => m.reps), 0);
+    for (let r = 0; r < reps; r++) {
+      for (const [j, m] of timed.entries()) {
+        if (r >= m.reps) continue;
+        ours[j]!.push(m.run!());
+        if (withPeer) theirs[j]!.push(await peer!.time(m.name));
+      }
     }
-    rows.push({ name: m.name, unit: m.unit, flops: m.flops, value: median(ours), torch: withPeer ? median(theirs) : null });
+    for (const [j, m] of timed.entries()) {
+      const value = median(ours[j]!);
+      // The ratio of medians and the median of per-round ratios; they agree when the load was steady.
+      const note = j > 0 && first.group != null
+        ? `${(value / median(ours[0]!)).toFixed(2)}× fwd (per-round median ${median(ours[j]!.map((v, r) => v / ours[0]![r]!)).toFixed(2)}×, ${ours[j]!.length} rounds)`
+        : undefined;
+      rows.push({ name: m.name, unit: m.unit, flops: m.flops, value, torch: withPeer ? median(theirs[j]!) : null, note });
+    }
   }
   tf.dispose(keep);
   for (const c of cleanups) c();

@@ -76,16 +76,22 @@ function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
   return den === 0 ? num : num / den; // an all-zero reference (b3's R1 gradient): absolute error
 }
 
-// Every backend runs these, wasm included (engine/wasm/ supplies its conv-gradient kernels). WGAN-GP
-// on wasm: every gradient agrees with PyTorch to 6e-6 overall, but w1's alone to 1.9e-5 (tensorflow
-// 5.5e-6, cpu 9.9e-7) — XNNPACK's float32 summation order through |∇D| - 1's cancellation — above
-// this test's 1e-5 per-weight bound; left skipped rather than loosened.
+// Every backend runs these, wasm included (engine/wasm/ supplies its conv-gradient kernels).
+// Per weight tensor, WGAN-GP's gradient is far more sensitive to float32 summation order than R1's
+// at this fixture's point (|∇D| ≈ 0.04 at the interpolated inputs): PyTorch itself in float32 is off
+// the float64 reference by 5.4e-6 on w1 with its oneDNN convs and 1.2e-5 with its native im2col+GEMM
+// convs (torch.backends.mkldnn.enabled = False), against 3.8e-7 / 5.0e-7 for R1; TensorFlow 5.5e-6,
+// threaded wasm (XNNPACK) 1.9e-5, tfjs cpu 9.9e-7 (its conv loops accumulate in float64). Neither
+// cancellation across samples (Σ_n c_n·∂|g_n|²/∂w has no larger terms than its sum) nor wasm's Sum and
+// Mean kernels (float64 accumulation changes nothing) account for it; the conv accumulation order
+// does. So its per-weight bound is 5e-5 (4× the worst correct float32 result seen), R1's stays 1e-5,
+// and the aggregate over all parameters stays 1e-5 for both.
 const backend = await useTestBackend();
 const skip = false;
-const skipWgan = backend.backend === 'wasm' ? 'wasm: w1 per-weight rel. err 1.9e-5 > 1e-5 (float32 summation order; overall 6e-6)' : false;
+const PER_WEIGHT_BOUND = { r1: 1e-5, wgan_gp: 5e-5 } as const;
 
 for (const kind of ['r1', 'wgan_gp'] as const) {
-  test(`${kind}: D scores, input gradients and d(penalty)/d(weights) match PyTorch float64`, { skip: kind === 'wgan_gp' ? skipWgan : skip }, async () => {
+  test(`${kind}: D scores, input gradients and d(penalty)/d(weights) match PyTorch float64`, { skip }, async () => {
     const info = backend;
     const exp = fx[kind];
     const ps = paramTensors();
@@ -116,7 +122,7 @@ for (const kind of ['r1', 'wgan_gp'] as const) {
     assert.ok(errAll < 1e-5, `d${kind}/dparams rel. err ${errAll} (max over all parameters)`);
     // Per weight tensor; biases' R1 gradients are ~1e-8 (they act only through lrelu's kinks) and are
     // covered by the aggregate check above.
-    for (const e of weightErrs) assert.ok(e < 1e-5, `per-weight rel. err ${e}`);
+    for (const e of weightErrs) assert.ok(e < PER_WEIGHT_BOUND[kind], `per-weight rel. err ${e} (bound ${PER_WEIGHT_BOUND[kind]})`);
   });
 }
 
