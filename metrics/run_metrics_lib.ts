@@ -27,6 +27,7 @@ import { loadNetworks } from '../training/network_io.ts';
 import type { Network } from '../training/network.ts';
 import { assignVar } from '../training/network.ts';
 import { isStyleGenerator, type StyleGenerator } from '../training/networks_stylegan2.ts';
+import { isBaselineGenerator } from '../training/networks_baseline.ts';
 import { calcMetric, isValidMetric, jsonLine, listMetrics, resultLine, appendJsonLine } from './all_metrics.ts';
 import { convertImagesToUint8Tensor, realsCacheFile, type MetricReport, type PyValue, type WeightsInfo } from './metric_base.ts';
 import type { FeatureNetwork } from './frechet_inception_distance.ts';
@@ -366,6 +367,28 @@ function requireStyle(Gs: Network, metric: string): StyleGenerator {
   return Gs;
 }
 
+/** What PPL runs: a mapping z → dlatents [N, layers, D] and a synthesis dlatents → images with noise inputs. */
+interface PPLParts {
+  mapping: { kw: { latent_size: number }; run(z: tf.Tensor2D, labels: tf.Tensor2D | null): tf.Tensor };
+  synthesis: { run(dlatents: tf.Tensor3D, opts: { randomize_noise: boolean }): tf.Tensor4D; noiseVars: readonly tf.Variable[] };
+}
+
+/**
+ * A style generator's mapping and synthesis. A generator without styles (G_mlp, G_dcgan) has only z:
+ * its z-space PPL (ppl_zfull, ppl_zend) is NVIDIA's with the identity as mapping (z as a one-layer
+ * dlatent, so the slerp is in z) and G as synthesis, without noise; the W-space variants are refused.
+ */
+function pplComponents(Gs: Network, metric: string): PPLParts {
+  if (!isBaselineGenerator(Gs)) return requireStyle(Gs, metric).components;
+  if (PPL_METRICS[metric]!.space === 'w') {
+    throw new UserError(`${metric} measures path lengths in W; ${Gs.constructor.name} maps z straight to images (no mapping network, no W): use ppl_zfull or ppl_zend`);
+  }
+  return {
+    mapping: { kw: { latent_size: Gs.latent_size }, run: (z) => tf.expandDims(z, 1) },
+    synthesis: { run: (dl) => Gs.run(tf.squeeze(dl, [1]) as tf.Tensor2D), noiseVars: [] },
+  };
+}
+
 /** The proxy network's input: 1-channel 28×28, or create_mnist's 32×32 (28×28 zero-padded by 2). */
 function proxyCrop(images: tf.Tensor4D): tf.Tensor4D {
   const [, c, h, w] = images.shape;
@@ -485,8 +508,7 @@ async function evaluate(metric: string, networkFile: string, Gs: Network, s: Sha
   }
 
   if (isPPLMetric(metric)) {
-    const G = requireStyle(Gs, metric);
-    const { mapping, synthesis } = G.components;
+    const { mapping, synthesis } = pplComponents(Gs, metric);
     const total = numImages ?? PPL_METRICS[metric]!.num_samples;
     // Conditional networks: StyleGAN2's PPL draws one dataset label per pair, shared by both ends.
     const labelSize = Number(Gs.input_shapes[1]?.[1] ?? 0);
@@ -517,7 +539,9 @@ async function evaluate(metric: string, networkFile: string, Gs: Network, s: Sha
           if (a.shape[2] < 16 || a.shape[3] < 16) {
             throw new UserError(`${metric}: LPIPS (VGG16) needs images of at least 16x16; this network's reach it as ${a.shape[2]}x${a.shape[3]}${PPL_METRICS[metric]!.crop ? ' after the face crop' : ''}`);
           }
-          const t = lpips.net.distance(a, b);
+          // VGG16 takes RGB: gray images (Fashion-MNIST networks) are repeated over three channels.
+          const rgb = (x: tf.Tensor4D) => (x.shape[1] === 1 ? tf.tile(x, [1, 3, 1, 1]) : x);
+          const t = tf.tidy(() => lpips.net.distance(rgb(a), rgb(b)));
           const out = t.dataSync() as Float32Array;
           t.dispose();
           done += a.shape[0];

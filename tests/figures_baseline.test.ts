@@ -47,7 +47,7 @@ after(() => {
 function expected(Gs: G_mlp | G_dcgan, seed: number): Uint8Array {
   const L = Gs.latent_size;
   const z = tf.tensor2d(Float32Array.from(new RandomState(seed).randn(1, L)), [1, L]);
-  const img = Gs.run(z);
+  const img = Gs.run(z, null, { is_training: false });
   const u8 = convert_images_to_uint8(img.dataSync());
   tf.dispose([z, img]);
   return u8;
