@@ -30,6 +30,14 @@ test('flags that would do nothing are refused with one line and exit code 2', ()
     [['--dataset', 'x', '--loss', 'wgan-gp', '--r1-gamma', '1'], /^error: --r1-gamma: the D loss D_wgan_gp takes no r1_gamma/],
     [['--dataset', 'x', '--num-channels', '3'], /^error: --num-channels: only for --dry-run/],
     [['--dataset', 'x', '--minibatch-dict', '5:32'], /^error: --minibatch-dict: expected resolution:value pairs/],
+    // StyleGAN2 has no growing, one loss pair and no D repeats; the StyleGAN2 flags mean nothing to a–f.
+    [['--dataset', 'x', '--config', 'sg2-f', '--lod-training-kimg', '60'], /^error: --lod-training-kimg: StyleGAN2 \(config sg2-f\) has no progressive growing$/],
+    [['--dataset', 'x', '--config', 'sg2-e', '--loss', 'wgan-gp'], /^error: --loss: StyleGAN2 \(config sg2-e\) has one loss pair/],
+    [['--dataset', 'x', '--config', 'sg2-f', '--reset-opt-for-new-lod', 'false'], /^error: --reset-opt-for-new-lod: StyleGAN2/],
+    [['--dataset', 'x', '--config', 'sg2-f', '--fp16'], /^error: --fp16: StyleGAN2/],
+    [['--dataset', 'x', '--config', 'sg2-f', '--lazy-regularization', 'false', '--D-reg-interval', '8'], /^error: --D-reg-interval: has no effect with --lazy-regularization false/],
+    [['--dataset', 'x', '--config', 'f', '--pl-weight', '0'], /^error: --pl-weight: only for the StyleGAN2 configs sg2-e and sg2-f/],
+    [['--dataset', 'x', '--config', 'e', '--lazy-regularization', 'false'], /^error: --lazy-regularization: only for the StyleGAN2 configs/],
   ];
   for (const [args, re] of cases) {
     const r = train(...args);

@@ -6,7 +6,10 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../dnnlib/errors.ts';
 import { fp16Description, parseGridSize, parseLossPair, parseResolutionDict, presetConfig, resolveTrainConfig, scheduleArgs } from '../training/train_config.ts';
 import { training_schedule } from '../training/schedule.ts';
-import { processReals } from '../training/train_step.ts';
+import { snapshotGridSize } from '../training/misc.ts';
+import { createTrainer, processReals } from '../training/train_step.ts';
+import { buildTrainingNetworks } from '../training/training_loop.ts';
+import { RandomState } from '../dnnlib/random.ts';
 import { useTestBackend } from './_backend.ts';
 
 test('config f on ffhq is train.py\'s default block with the -1gpu preset', () => {
@@ -123,4 +126,89 @@ test('process_reals: FadeLOD blends toward the 2x2 box average by lod − floor(
   const both = await processReals(x, 1.5, 8).data();
   assert.ok(Math.abs(both[0]! - 1.25) < 1e-6 && Math.abs(both[9]! - 1.25) < 1e-6, `${both.slice(0, 10)}`);
   tf.dispose([x, faded, up]);
+});
+
+test('sg2-f / sg2-e are run_training.py\'s config-f / config-e on one GPU (§A.1, §A.9)', () => {
+  const c = resolveTrainConfig({ dataset: 'ffhq', config: 'sg2-f' });
+  assert.equal(c.family, 'stylegan2');
+  assert.equal(c.desc, 'stylegan2-ffhq-1gpu-config-f');
+  assert.equal(c.train.mirror_augment, false); // run_training.py's --mirror-augment default, even for ffhq
+  assert.deepEqual([c.train.total_kimg, c.train.G_smoothing_kimg, c.train.minibatch_repeats, c.train.seed], [25000, 10, 4, 1000]);
+  assert.deepEqual([c.train.image_snapshot_ticks, c.train.network_snapshot_ticks], [10, 10]);
+  assert.deepEqual(c.G_loss, { func_name: 'G_logistic_ns_pathreg', args: { pl_minibatch_shrink: 2, pl_decay: 0.01, pl_weight: 2 } });
+  assert.deepEqual(c.D_loss, { func_name: 'D_logistic_r1', args: { gamma: 10 } });
+  assert.deepEqual(c.reg, { lazy_regularization: true, G_reg_interval: 4, D_reg_interval: 16 });
+  assert.deepEqual([c.G_opt, c.D_opt], [{ beta1: 0, beta2: 0.99, epsilon: 1e-8, use_loss_scaling: false }, { beta1: 0, beta2: 0.99, epsilon: 1e-8, use_loss_scaling: false }]);
+  assert.equal(c.grid.size, '8k');
+  assert.deepEqual(c.G_args, {}); // config-f: fmap_base 16384 is G_main's own default
+  // No growing: lod 0 and the full resolution from the first image; minibatch 32, lr 0.002;
+  // StyleGAN2's tick_kimg_dict {…, 256: 8, 512: 6, 1024: 4}.
+  for (const [log2, tick] of [[10, 4], [9, 6], [8, 8], [5, 20], [2, 4]] as const) {
+    for (const kimg of [0, 601, 25000]) {
+      const s = training_schedule(kimg * 1000, scheduleArgs(c.sched, log2));
+      assert.deepEqual([s.lod, s.resolution, s.minibatch, s.G_lrate, s.D_lrate, s.tick_kimg], [0, 2 ** log2, 32, 0.002, 0.002, tick], `2^${log2} at ${kimg} kimg`);
+    }
+  }
+  // misc.setup_snapshot_image_grid '8k': clip(7680 // W, 7, 32) × clip(4320 // H, 4, 32).
+  assert.deepEqual(snapshotGridSize('8k', 1024, 1024), [7, 4]);
+  assert.deepEqual(snapshotGridSize('8k', 256, 256), [30, 16]);
+  assert.deepEqual(snapshotGridSize('8k', 128, 128), [32, 32]);
+  assert.deepEqual(parseGridSize('8k'), { named: '8k' });
+  const e = resolveTrainConfig({ dataset: 'lsun-church', config: 'sg2-e' });
+  assert.equal(e.desc, 'stylegan2-lsun-church-1gpu-config-e');
+  assert.deepEqual(e.D_loss.args, { gamma: 100 });
+  assert.equal(resolveTrainConfig({ dataset: 'x', config: 'f' }).family, 'progressive');
+});
+
+test('sg2 overrides land where NVIDIA has them; v1-only flags are refused for sg2 and sg2-only flags for a–f', () => {
+  const c = resolveTrainConfig({
+    dataset: 'x', config: 'sg2-f', r1_gamma: 100, pl_weight: 0, G_reg_interval: 8, D_reg_interval: 32, fmap_base: 8192, fmap_max: 256,
+    latent_size: 256, mapping_layers: 4, style_mixing_prob: 0, minibatch_base: 16, G_lrate_base: 0.001, D_lrate_base: 0.003,
+    tick_kimg_base: 2, G_smoothing_kimg: 5, mirror_augment: true, total_kimg: 100, grid_size: '4x2', image_snapshot_ticks: 1,
+  });
+  assert.deepEqual(c.D_loss.args, { gamma: 100 });
+  assert.equal(c.G_loss.args.pl_weight, 0);
+  assert.deepEqual(c.reg, { lazy_regularization: true, G_reg_interval: 8, D_reg_interval: 32 });
+  assert.deepEqual(c.G_args, { fmap_base: 8192, fmap_max: 256, mapping_layers: 4, latent_size: 256, dlatent_size: 256, style_mixing_prob: 0 });
+  assert.deepEqual(c.D_args, { fmap_base: 8192, fmap_max: 256 });
+  assert.deepEqual([c.sched.minibatch_base, c.sched.G_lrate_base, c.sched.D_lrate_base, c.sched.tick_kimg_base], [16, 0.001, 0.003, 2]);
+  assert.deepEqual([c.train.G_smoothing_kimg, c.train.mirror_augment, c.train.total_kimg, c.train.image_snapshot_ticks, c.grid.size], [5, true, 100, 1, '4x2']);
+  assert.equal(resolveTrainConfig({ dataset: 'x', config: 'sg2-e', lazy_regularization: false }).reg!.lazy_regularization, false);
+
+  const refused = (o: object, re: RegExp) => assert.throws(() => resolveTrainConfig({ dataset: 'x', ...o }), (err: unknown) => err instanceof UserError && re.test(err.message), `${JSON.stringify(o)}`);
+  const v1Only: [object, string][] = [
+    [{ minibatch_dict: { 4: 64 } }, 'minibatch-dict'], [{ G_lrate_dict: { 8: 0.01 } }, 'G-lrate-dict'], [{ D_lrate_dict: { 8: 0.01 } }, 'D-lrate-dict'],
+    [{ lod_initial_resolution: 8 }, 'lod-initial-resolution'], [{ lod_training_kimg: 600 }, 'lod-training-kimg'], [{ lod_transition_kimg: 600 }, 'lod-transition-kimg'],
+    [{ reset_opt_for_new_lod: false }, 'reset-opt-for-new-lod'], [{ D_repeats: 2 }, 'D-repeats'], [{ loss: 'r1' }, 'loss'], [{ r2_gamma: 1 }, 'r2-gamma'],
+    [{ wgan_lambda: 10 }, 'wgan-lambda'], [{ wgan_epsilon: 0.001 }, 'wgan-epsilon'], [{ wgan_target: 1 }, 'wgan-target'],
+    [{ no_pixel_norm: true }, 'no-pixel-norm'], [{ no_instance_norm: true }, 'no-instance-norm'], [{ no_noise: true }, 'no-noise'], [{ no_styles: true }, 'no-styles'],
+    [{ no_const_input: true }, 'no-const-input'], [{ no_blur: true }, 'no-blur'], [{ no_wscale: true }, 'no-wscale'], [{ fp16: true }, 'fp16'],
+  ];
+  for (const [o, flag] of v1Only) refused({ config: 'sg2-f', ...o }, new RegExp(`^--${flag}: StyleGAN2 \\(config sg2-f\\) has `));
+  for (const [o, flag] of [[{ pl_weight: 1 }, 'pl-weight'], [{ lazy_regularization: false }, 'lazy-regularization'], [{ G_reg_interval: 2 }, 'G-reg-interval'], [{ D_reg_interval: 2 }, 'D-reg-interval']] as const) {
+    refused({ config: 'f', ...o }, new RegExp(`^--${flag}: only for the StyleGAN2 configs`));
+    refused({ config: 'progan', ...o }, new RegExp(`^--${flag}: only for the StyleGAN2 configs`));
+  }
+  refused({ config: 'sg2-f', pl_weight: -1 }, /^--pl-weight: expected a number ≥ 0/);
+  refused({ config: 'sg2-f', lazy_regularization: false, G_reg_interval: 4 }, /^--G-reg-interval: has no effect with --lazy-regularization false/);
+  refused({ config: 'sg2-f', D_reg_interval: 0 }, /^--D-reg-interval: expected a whole number ≥ 1/);
+});
+
+test('lazy regularisation rescales Adam for both networks: lr·c, β1^c, β2^c with c = 4/5 (G) and 16/17 (D)', async () => {
+  await useTestBackend();
+  const c = resolveTrainConfig({ dataset: 'x', config: 'sg2-f', fmap_max: 8, latent_size: 8, mapping_fmaps: 8, mapping_layers: 1 });
+  const { G, D } = buildTrainingNetworks(c, { num_channels: 1, resolution: 8, label_size: 0 });
+  const Gs = G.clone('Gs');
+  const t = createTrainer(c, { G, D, Gs, rng: new RandomState(1) });
+  try {
+    // §A.9: G β2 0.99^0.8 = 0.991992, D β2 0.99^(16/17) = 0.990585; β1 0 stays 0.
+    assert.ok(Math.abs(t.G_opt.beta2 - 0.991992) < 5e-7 && Math.abs(t.D_opt.beta2 - 0.990585) < 5e-7, `${t.G_opt.beta2} ${t.D_opt.beta2}`);
+    assert.deepEqual([t.G_opt.beta1, t.D_opt.beta1, t.initialTick, t.initialFakesName(0)], [0, 0, -1, 'fakes_init.png']);
+    const eager = createTrainer(resolveTrainConfig({ dataset: 'x', config: 'sg2-f', lazy_regularization: false }), { G, D, Gs, rng: new RandomState(1) });
+    assert.deepEqual([eager.G_opt.beta2, eager.D_opt.beta2], [0.99, 0.99]);
+    eager.dispose();
+  } finally {
+    t.dispose();
+    for (const n of [G, D, Gs]) n.dispose();
+  }
 });

@@ -347,7 +347,8 @@ const STYLEGAN2_ONLY: [keyof TrainOverrides, string][] = [
 
 /** A flag of the other family is refused with one line naming it, never ignored. */
 function refuseFlagsOfOtherFamily(family: TrainingFamily, config: ConfigName, o: TrainOverrides): void {
-  const given = (k: keyof TrainOverrides) => o[k] !== undefined && o[k] !== false;
+  // A feature switch (--no-*, --fp16) is given when on; any other flag when it has a value (false included).
+  const given = (k: keyof TrainOverrides) => (k.startsWith('no_') || k === 'fp16' ? o[k] === true : o[k] !== undefined);
   if (family === 'stylegan2') {
     for (const [k, flag, why] of PROGRESSIVE_ONLY) {
       if (given(k)) throw new UserError(`--${flag}: StyleGAN2 (config ${config}) has ${why}`, 2);

@@ -95,8 +95,8 @@ export interface StepOutput {
 
 const seed = (rng: RandomState) => rng.randint(0, 2 ** 31 - 1);
 
-/** Minimises mean(loss) for `opt`, keeping [mean loss, mean of each stat] for the report. */
-function minimize(opt: Optimizer, step: StepKind, lossName: string, run: () => LossResult, lr: number): StepOutput {
+/** Minimises mean(loss) for `opt`, keeping [mean loss, mean of each stat] for the report (every family's steps). */
+export function minimize(opt: Optimizer, step: StepKind, lossName: string, run: () => LossResult, lr: number): StepOutput {
   let names: string[] = [];
   let kept: tf.Tensor1D | null = null;
   // variableGrads tidies the forward pass itself; the optimizer owns its moments, so its update must
