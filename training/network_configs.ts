@@ -85,6 +85,17 @@ export const NETWORK_CONFIGS: Record<ConfigName, NetworkConfig> = {
 export const BASELINE_CONFIGS: readonly ConfigName[] = ['gan-mlp', 'dcgan', 'wgan-gp'];
 export const isBaselineConfig = (config: ConfigName): boolean => BASELINE_CONFIGS.includes(config);
 
+/**
+ * The image shape `train.ts --dry-run` builds for when none is given: NVIDIA's 1024² RGB for the StyleGAN
+ * configs; for the baselines the shapes their sources are known by (gan.py's 28×28 MNIST, the DCGAN
+ * tutorial's 64² RGB), so the printed totals are the familiar ones.
+ */
+export function dryRunShape(config: ConfigName): { resolution: number; num_channels: number } {
+  if (config === 'gan-mlp') return { resolution: 28, num_channels: 1 };
+  if (isBaselineConfig(config)) return { resolution: 64, num_channels: 3 };
+  return { resolution: 1024, num_channels: 3 };
+}
+
 const G_BUILDERS = { G_style, G_paper, G_main, G_mlp, G_dcgan } as const;
 const D_BUILDERS = { D_basic, D_paper, D_stylegan2, D_mlp, D_dcgan } as const;
 
