@@ -223,7 +223,8 @@ export function createTrainer(c: TrainConfig, nets: TrainerNetworks): Trainer {
   }
 }
 
-const fakesName = (nimg: number) => `fakes${String(Math.floor(nimg / 1000)).padStart(6, '0')}.png`;
+/** NVIDIA's fakes%06d.png of cur_nimg // 1000. */
+export const fakesName = (nimg: number) => `fakes${String(Math.floor(nimg / 1000)).padStart(6, '0')}.png`;
 
 /** StyleGAN / ProGAN: D_repeats D steps (each with the Gs update), then one G step. */
 class ProgressiveTrainer implements Trainer {

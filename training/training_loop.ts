@@ -21,7 +21,7 @@ import { loadNetworks } from './network_io.ts';
 import type { Network } from './network.ts';
 import { training_schedule, type TrainingSchedule } from './schedule.ts';
 import { formatTickLine, saveImageGrid, snapshotGridSize, tickSummaries } from './misc.ts';
-import { createTrainer, generateGrid, latentSize, processReals, setLod, type MinibatchSource, type StepOutput, type Trainer } from './train_step.ts';
+import { createTrainer, fakesName, generateGrid, latentSize, processReals, setLod, type MinibatchSource, type StepOutput, type Trainer } from './train_step.ts';
 import { locateResume, restoreOptimizers, saveTrainingSnapshot, trainingStateOf, type TrainingState } from './train_state.ts';
 import { loadSnapshot, type Snapshot } from './snapshot.ts';
 import { TickStats, appendStatsLine, lossLine, writeLossPlot } from './train_report.ts';
@@ -69,7 +69,6 @@ export interface TrainingResult {
 }
 
 const snapshotName = (nimg: number) => `network-snapshot-${String(Math.floor(nimg / 1000)).padStart(6, '0')}.safetensors`;
-const fakesName = (nimg: number) => `fakes${String(Math.floor(nimg / 1000)).padStart(6, '0')}.png`;
 const out = (s: string) => process.stdout.write(s + '\n');
 
 /**
