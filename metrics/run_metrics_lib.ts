@@ -564,6 +564,10 @@ async function evaluate(metric: string, networkFile: string, Gs: Network, s: Sha
     const res = synthesis.kw.resolution > 256 ? synthesis.kw.resolution / Math.floor(synthesis.kw.resolution / 256) : synthesis.kw.resolution;
     const C = synthesis.kw.num_channels;
     const total = numImages ?? 200000;
+    // Conditional networks: StyleGAN2's LS feeds the mapping one dataset label per sample.
+    const labelSize = Number(Gs.input_shapes[1]?.[1] ?? 0);
+    if (labelSize > 0 && !dataset) throw new UserError(`${metric}: this network is conditional (${labelSize} labels); pass --dataset so labels can be drawn from it`);
+    const ds = labelSize > 0 ? openDataset(dataset!, true, s.seed) : null;
     const bar = progressFor(s, metric, total, 'img');
     let done = 0;
     const loaded: { dispose(): void }[] = [];
@@ -575,7 +579,13 @@ async function evaluate(metric: string, networkFile: string, Gs: Network, s: Sha
         classifierWeights: infos,
         generator: {
           latentSize: mapping.kw.latent_size,
-          mapping: (z: tf.Tensor2D) => { done += z.shape[0]; bar.update(Math.min(done, total)); return mapping.run(z, null) as tf.Tensor3D; },
+          mapping: (z: tf.Tensor2D) => {
+            done += z.shape[0];
+            bar.update(Math.min(done, total));
+            if (!ds) return mapping.run(z, null) as tf.Tensor3D;
+            const labels = tf.tensor2d(ds.getRandomLabelsNp(z.shape[0]), [z.shape[0], labelSize]);
+            try { return mapping.run(z, labels) as tf.Tensor3D; } finally { labels.dispose(); }
+          },
           synthesis: (dl: tf.Tensor3D) => synthesis.run(dl, { randomize_noise: true, rng: noiseRng }),
         },
         classifier: (idx: number) => {
@@ -595,6 +605,7 @@ async function evaluate(metric: string, networkFile: string, Gs: Network, s: Sha
     } finally {
       bar.stop();
       for (const c of loaded) c.dispose();
+      await ds?.close();
     }
   }
 

@@ -127,3 +127,12 @@ test('ppl2_wend on a conditional StyleGAN2 network draws labels from --dataset, 
   const v = Number(/ppl2_wend (\S+)/.exec(result.lines[0]!)![1]);
   assert.ok(Number.isFinite(v) && v >= 0, result.lines[0]);
 });
+
+test('ls on a conditional StyleGAN2 network draws labels from --dataset, and asks for it without', async () => {
+  const common = { metrics: ['ls'], network: SG2_COND, dataDir, resultDir: path.join(tmp, 'res-cond-ls'), classifiers, numImages: 8, seed: 1, quiet: true };
+  await assert.rejects(runQuiet(common), (e: unknown) => e instanceof UserError && /ls: this network is conditional \(3 labels\); pass --dataset/.test((e as Error).message));
+  const { result } = await runQuiet({ ...common, dataset: 'rgb16' });
+  const m = /ls_z (\S+) +ls_w (\S+)/.exec(result.lines[0]!);
+  assert.ok(m, result.lines[0]);
+  for (const v of [Number(m[1]), Number(m[2])]) assert.ok(v >= 1 && v <= 2 ** 40, result.lines[0]);
+});
