@@ -9,7 +9,7 @@ import { hideBin } from 'yargs/helpers';
 import { runMain, UserError } from './dnnlib/errors.ts';
 import { finishCli } from './dnnlib/cli.ts';
 import { backendOptions, backendOptionsFrom, initBackend } from './dnnlib/backend.ts';
-import { CONFIG_NAMES, NETWORK_CONFIGS, type ConfigName } from './training/network_configs.ts';
+import { CONFIG_NAMES, NETWORK_CONFIGS, dryRunShape, type ConfigName } from './training/network_configs.ts';
 import { LOSS_PAIRS, parseResolutionDict, resolveTrainConfig, type TrainOverrides } from './training/train_config.ts';
 import { buildTrainingNetworks, checkTrainingMetrics, trainingLoop } from './training/training_loop.ts';
 import { parseMetricList } from './metrics/run_metrics_lib.ts';
@@ -51,7 +51,7 @@ runMain(async () => {
     .group(['data-dir', 'dataset', 'resolution', 'max-label-size', 'mirror-augment', 'result-dir', 'desc', 'resume'], 'Data and run:')
     .option('data-dir', { type: 'string', default: 'datasets', describe: 'directory holding the datasets' })
     .option('dataset', { type: 'string', describe: 'dataset name: <data-dir>/<dataset> made by dataset_tool.ts' })
-    .option('resolution', { type: 'number', describe: 'train at this resolution of the dataset (default: its full resolution; --dry-run: 1024)' })
+    .option('resolution', { type: 'number', describe: 'train at this resolution of the dataset (default: its full resolution; --dry-run: 1024, gan-mlp 28, dcgan/wgan-gp 64)' })
     .option('max-label-size', { type: 'string', describe: "labels to use: 0 (unconditional, default) or 'full'" })
     .option('mirror-augment', { type: 'boolean', describe: 'random horizontal flips of the reals: true|false (default: true for ffhq*/celebahq*, else false; sg2-*: false, as run_training.py)' })
     .option('result-dir', { type: 'string', default: 'results', describe: 'where run directories NNNNN-<desc> are created' })
@@ -105,7 +105,7 @@ runMain(async () => {
     .option('no-blur', { type: 'boolean', describe: 'switch off the [1,2,1] blur in G and D (b–f)' })
     .option('no-wscale', { type: 'boolean', describe: 'switch off the equalized learning rate (all configs)' })
     .option('nonlinearity', { type: 'string', choices: ['relu', 'lrelu'], describe: 'activation of G synthesis and D (progan: G only)' })
-    .option('num-channels', { type: 'number', describe: '--dry-run only: image channels (default 3)' })
+    .option('num-channels', { type: 'number', describe: '--dry-run only: image channels (default 3; gan-mlp 1)' })
     .option('label-size', { type: 'number', describe: '--dry-run only: label dimensionality (default 0)' })
     .group(['image-snapshot-ticks', 'network-snapshot-ticks', 'grid-size', 'metrics', 'metrics-num-images', 'cache-dir', 'inception', 'vgg16', 'classifiers'], 'Snapshots:')
     .option('image-snapshot-ticks', { type: 'number', describe: 'write fakesNNNNNN.png every N ticks (default 1; sg2-* 10)' })
@@ -195,13 +195,13 @@ runMain(async () => {
   };
 
   if (argv['dry-run']) {
-    const num_channels = wholeNumber('num-channels', argv['num-channels']) ?? 3;
+    const num_channels = wholeNumber('num-channels', argv['num-channels']) ?? dryRunShape(config).num_channels;
     const label_size = wholeNumber('label-size', argv['label-size'], 0) ?? 0;
     if (overrides.mapping_layers !== undefined && config === 'progan') throw new UserError('--mapping-layers: the ProGAN generator has no mapping network', 2);
     const c = resolveTrainConfig(overrides);
     await initBackend(backendOptionsFrom(argv));
     process.stdout.write('Constructing networks...\n');
-    const { G, D } = buildTrainingNetworks(c, { num_channels, resolution: resolution ?? 1024, label_size });
+    const { G, D } = buildTrainingNetworks(c, { num_channels, resolution: resolution ?? dryRunShape(config).resolution, label_size });
     process.stdout.write(`\n${G.print_layers()}\n\n${D.print_layers()}\n\n`);
     G.dispose();
     D.dispose();

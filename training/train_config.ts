@@ -4,7 +4,7 @@
 // onto them. Pure: no files, no tensors; train.ts parses flags into
 // TrainOverrides, resolveTrainConfig() applies them and refuses any that would do nothing.
 import { UserError } from '../dnnlib/errors.ts';
-import { CONFIG_NAMES, NETWORK_CONFIGS, type ConfigName } from './network_configs.ts';
+import { CONFIG_NAMES, NETWORK_CONFIGS, isBaselineConfig, type ConfigName } from './network_configs.ts';
 import { G_LOSSES, D_LOSSES } from './loss.ts';
 import type { ResolutionDict, TrainingScheduleArgs } from './schedule.ts';
 
@@ -36,11 +36,14 @@ export function scheduleArgs(sched: SchedConfig, resolution_log2: number): Train
 /**
  * How a config trains, chosen in one place (trainingFamily) for the loop to dispatch on:
  * 'progressive' = StyleGAN/ProGAN's training_loop (growing, D repeats, regularisers in the loss);
- * 'stylegan2' = NVlabs/stylegan2's (no growing, G step then D step per minibatch, lazy regularisation).
+ * 'stylegan2' = NVlabs/stylegan2's (no growing, G step then D step per minibatch, lazy regularisation);
+ * 'baseline' = the classic GANs (gan-mlp, dcgan, wgan-gp): NVIDIA's loop without growing, networks in
+ * training mode (batch norm), Gs a plain copy of G (train_step_baseline.ts).
  */
-export type TrainingFamily = 'progressive' | 'stylegan2';
+export type TrainingFamily = 'progressive' | 'stylegan2' | 'baseline';
 
 export function trainingFamily(config: ConfigName): TrainingFamily {
+  if (isBaselineConfig(config)) return 'baseline';
   return NETWORK_CONFIGS[config].G_func === 'G_main' ? 'stylegan2' : 'progressive';
 }
 
@@ -163,6 +166,7 @@ export function presetConfig(config: ConfigName, dataset: string): TrainConfig {
     mirror_augment: mirrorByDefault(dataset), image_snapshot_ticks: 1, network_snapshot_ticks: 10, seed: 1000,
   };
   if (base.family === 'stylegan2') return stylegan2Preset(config, dataset, base, train);
+  if (base.family === 'baseline') return baselinePreset(config, dataset, base, train);
   if (config === 'progan') {
     // ProGAN block, -preset-v2-1gpu -fp32: WGAN-GP, 4x4 start, 600/600 kimg phases, 12M images.
     return {
@@ -195,6 +199,67 @@ export function presetConfig(config: ConfigName, dataset: string): TrainConfig {
     train,
   };
 }
+
+/**
+ * The classic baselines as their sources train them, inside NVIDIA's loop: no growing, minibatch 64,
+ * one lr; gan-mlp (PyTorch-GAN gan.py: 200 epochs of MNIST = 12,000 kimg) and dcgan (the PyTorch DCGAN
+ * tutorial: 5 epochs of CelebA ≈ 1,000 kimg) with Adam 2e-4, β 0.5/0.999 and the BCE pair on logits
+ * (D_logistic = BCE on real and fake summed, as the tutorial's errD; gan.py halves it, which Adam's
+ * scale invariance makes the same step but for ε); wgan-gp (Gulrajani et al.'s gan_cifar.py: 200,000
+ * G iterations × 5 critic steps × 64 = 64,000 kimg of D images) with Adam 1e-4, β 0/0.9, n_critic 5
+ * (D_repeats), λ 10 and no drift term (wgan_epsilon 0). Gs is a copy of G (G_smoothing_kimg 0). Ticks
+ * are 10 kimg, snapshots every 10 ticks, an 8×8 fakes grid.
+ */
+function baselinePreset(config: ConfigName, dataset: string, base: Omit<TrainConfig, 'desc' | 'G_loss' | 'D_loss' | 'sched' | 'grid' | 'train'>, train: TrainConfig['train']): TrainConfig {
+  const wgan = config === 'wgan-gp';
+  const lr = wgan ? 1e-4 : 2e-4;
+  const adam = { beta1: wgan ? 0.0 : 0.5, beta2: wgan ? 0.9 : 0.999, epsilon: 1e-8, use_loss_scaling: false };
+  return {
+    ...base,
+    desc: `${config}-${dataset}`,
+    G_opt: { ...adam }, D_opt: { ...adam },
+    G_loss: { func_name: wgan ? 'G_wgan' : 'G_logistic_nonsaturating', args: {} },
+    D_loss: wgan ? { func_name: 'D_wgan_gp', args: { wgan_lambda: 10.0, wgan_epsilon: 0.0, wgan_target: 1.0 } } : { func_name: 'D_logistic', args: {} },
+    sched: {
+      lod_initial_resolution: null, minibatch_base: 64, minibatch_dict: {},
+      G_lrate_base: lr, G_lrate_dict: {}, D_lrate_base: lr, D_lrate_dict: {}, tick_kimg_base: 10, tick_kimg_dict: {},
+    },
+    grid: { size: '8x8', layout: 'random' },
+    train: {
+      ...train, total_kimg: config === 'gan-mlp' ? 12000 : wgan ? 64000 : 1000, G_smoothing_kimg: 0.0, D_repeats: wgan ? 5 : 1,
+      minibatch_repeats: 1, reset_opt_for_new_lod: false, mirror_augment: false,
+    },
+  };
+}
+
+/** Flags the baselines have no use for: [override key, flag, why]. */
+const BASELINE_REFUSED: [keyof TrainOverrides, string, string][] = [
+  ['minibatch_dict', 'minibatch-dict', 'no per-resolution schedule (use --minibatch-base)'],
+  ['G_lrate_dict', 'G-lrate-dict', 'no per-resolution schedule (use --G-lrate-base)'],
+  ['D_lrate_dict', 'D-lrate-dict', 'no per-resolution schedule (use --D-lrate-base)'],
+  ['tick_kimg_dict', 'tick-kimg-dict', 'no per-resolution schedule (use --tick-kimg-base)'],
+  ['lod_initial_resolution', 'lod-initial-resolution', 'no progressive growing'],
+  ['lod_training_kimg', 'lod-training-kimg', 'no progressive growing'],
+  ['lod_transition_kimg', 'lod-transition-kimg', 'no progressive growing'],
+  ['reset_opt_for_new_lod', 'reset-opt-for-new-lod', 'no progressive growing (lod stays 0, so Adam is never reset)'],
+  ['fmap_base', 'fmap-base', 'fixed layer widths (gan-mlp) or the fmap kwarg (dcgan, wgan-gp), not fmap_base/fmap_max'],
+  ['fmap_max', 'fmap-max', 'fixed layer widths (gan-mlp) or the fmap kwarg (dcgan, wgan-gp), not fmap_base/fmap_max'],
+  ['no_wscale', 'no-wscale', 'no equalized learning rate to switch off'],
+  ['nonlinearity', 'nonlinearity', 'its sources\' fixed activations (LeakyReLU 0.2; ReLU in the DCGAN generator)'],
+  ['mapping_layers', 'mapping-layers', 'no mapping network'],
+  ['mapping_fmaps', 'mapping-fmaps', 'no mapping network'],
+  ['style_mixing_prob', 'style-mixing-prob', 'no styles'],
+  ['no_pixel_norm', 'no-pixel-norm', 'no pixel norm (batch norm instead)'],
+  ['no_instance_norm', 'no-instance-norm', 'no instance norm'],
+  ['no_noise', 'no-noise', 'no noise inputs'],
+  ['no_styles', 'no-styles', 'no styles'],
+  ['no_const_input', 'no-const-input', 'no constant input'],
+  ['no_blur', 'no-blur', 'no blur'],
+  ['pl_weight', 'pl-weight', 'no path-length regularisation (StyleGAN2 only)'],
+  ['lazy_regularization', 'lazy-regularization', 'no lazy regularisation (StyleGAN2 only)'],
+  ['G_reg_interval', 'G-reg-interval', 'no lazy regularisation (StyleGAN2 only)'],
+  ['D_reg_interval', 'D-reg-interval', 'no lazy regularisation (StyleGAN2 only)'],
+];
 
 /** StyleGAN2's per-resolution kimg per tick (its training_schedule default; tick_kimg_base 4). */
 export const SG2_TICK_KIMG_DICT: ResolutionDict = Object.freeze({ 8: 28, 16: 24, 32: 20, 64: 16, 128: 12, 256: 8, 512: 6, 1024: 4 });
@@ -349,7 +414,11 @@ const STYLEGAN2_ONLY: [keyof TrainOverrides, string][] = [
 function refuseFlagsOfOtherFamily(family: TrainingFamily, config: ConfigName, o: TrainOverrides): void {
   // A feature switch (--no-*, --fp16) is given when on; any other flag when it has a value (false included).
   const given = (k: keyof TrainOverrides) => (k.startsWith('no_') || k === 'fp16' ? o[k] === true : o[k] !== undefined);
-  if (family === 'stylegan2') {
+  if (family === 'baseline') {
+    for (const [k, flag, why] of BASELINE_REFUSED) {
+      if (given(k)) throw new UserError(`--${flag}: config ${config} (a classic baseline) has ${why}`, 2);
+    }
+  } else if (family === 'stylegan2') {
     for (const [k, flag, why] of PROGRESSIVE_ONLY) {
       if (given(k)) throw new UserError(`--${flag}: StyleGAN2 (config ${config}) has ${why}`, 2);
     }
@@ -401,7 +470,7 @@ export function resolveTrainConfig(o: TrainOverrides): TrainConfig {
   set(o.mapping_fmaps, (v) => { STYLE_ONLY(config, 'mapping-fmaps'); G.mapping_fmaps = v; });
   set(o.latent_size, (v) => {
     G.latent_size = v;
-    if (config !== 'progan') G.dlatent_size = v;
+    if (config !== 'progan' && c.family !== 'baseline') G.dlatent_size = v;
   });
   set(o.style_mixing_prob, (v) => {
     STYLE_ONLY(config, 'style-mixing-prob');
@@ -480,6 +549,9 @@ export function resolveTrainConfig(o: TrainOverrides): TrainConfig {
     const [g, d] = parseLossPair(o.loss);
     c.G_loss = { func_name: g, args: {} };
     c.D_loss = { func_name: d, args: d === 'D_logistic_simplegp' ? { r1_gamma: 10.0 } : {} };
+    // A gradient penalty is per sample; batch norm mixes the samples of a minibatch (Gulrajani et al. §4).
+    const D_bn = c.family === 'baseline' && NETWORK_CONFIGS[config].D_func === 'D_dcgan' && NETWORK_CONFIGS[config].D_args.use_batchnorm !== false;
+    if (D_bn && /gp$/.test(d)) throw new UserError(`--loss ${o.loss}: config ${config}'s D has batch norm, which a per-sample gradient penalty cannot be taken through; use --config wgan-gp (the critic without batch norm)`, 2);
   }
   const lossArgs: [string, number | undefined][] = [
     ['r1_gamma', o.r1_gamma], ['r2_gamma', o.r2_gamma], ['wgan_lambda', o.wgan_lambda], ['wgan_epsilon', o.wgan_epsilon], ['wgan_target', o.wgan_target],

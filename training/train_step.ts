@@ -15,6 +15,8 @@ import { D_r1, D_logistic_r1, G_logistic_ns, G_pathreg, lazyRegAdam, lazyRegLoss
 import type { Network } from './network.ts';
 import { G_paper } from './networks_progan.ts';
 import { G_main, D_stylegan2, isStyleGenerator } from './networks_stylegan2.ts';
+import { isBaselineGenerator } from './networks_baseline.ts';
+import { BaselineTrainer } from './train_step_baseline.ts';
 import { Optimizer } from './optimizer.ts';
 import { Gs_beta } from './misc.ts';
 import type { TrainingSchedule } from './schedule.ts';
@@ -23,7 +25,7 @@ import type { LossConfig, TrainConfig } from './train_config.ts';
 /** The latent size a generator expects (G_style / G_main: their mapping's latent_size; G_paper: nf(0) by default). */
 export function latentSize(G: Network): number {
   if (isStyleGenerator(G)) return G.components.mapping.kw.latent_size;
-  if (G instanceof G_paper) return G.latent_size;
+  if (G instanceof G_paper || isBaselineGenerator(G)) return G.latent_size;
   throw new Error(`${G.name}: not a generator`);
 }
 
@@ -220,6 +222,7 @@ export function createTrainer(c: TrainConfig, nets: TrainerNetworks): Trainer {
   switch (c.family) {
     case 'progressive': return new ProgressiveTrainer(c, nets);
     case 'stylegan2': return new StyleGAN2Trainer(c, nets);
+    case 'baseline': return new BaselineTrainer(c, nets);
   }
 }
 
