@@ -110,6 +110,7 @@ const CONV_CASES: Array<[string, number[], number[], number, unknown]> = [
   // wider on one side, 'valid' with a non-square filter.
   ['4x4 same 10x12 (uneven pads)', [3, 10, 12, 5], [4, 4, 5, 7], 1, 'same'],
   ['2x3 explicit pads (0,1)/(2,0)', [2, 6, 5, 3], [2, 3, 3, 4], 1, [[0, 0], [0, 1], [2, 0], [0, 0]]],
+  ['2x3 explicit pads (0,1)/(2,0), 9 wide (block copies)', [2, 6, 9, 3], [2, 3, 3, 4], 1, [[0, 0], [0, 1], [2, 0], [0, 0]]],
   ['3x2 valid 7x9', [2, 7, 9, 6], [3, 2, 6, 5], 1, 'valid'],
 ];
 
@@ -180,7 +181,7 @@ for (const c of CASES.filter((k) => k.kernel.startsWith('Conv2DBackprop'))) {
       const got = await on('wasm', () => tf.tidy(() => {
         let seed = 1;
         const t: Record<string, tf.Tensor4D> = {};
-        for (const [k, spec] of Object.entries(c.inputs)) t[k] = tf.tensor(seeded(size(spec.shape), seed++), spec.shape) as tf.Tensor4D;
+        for (const [k, spec] of Object.entries(c.inputs)) t[k] = tf.tensor4d(seeded(size(spec.shape), seed++), spec.shape as [number, number, number, number]);
         const out = isFilter
           ? conv2DBackpropFilterComposite(t.x!, t.dy!, a.filterShape!, a, path as FilterGradPath)
           : conv2DBackpropInputComposite(t.dy!, t.filter!, a.inputShape!, a, path as InputGradPath);

@@ -131,7 +131,8 @@ export function inputGradPatches(dy: tf.Tensor4D, filter: tf.Tensor4D, g: ConvGe
   }, indexOf(patches));
   withAliases([{ index: wT0, size: g.ci * kdim }, { index: indexOf(patches), size: kdim * p }, { index: indexOf(dxT), size: g.ci * p }],
     ([a, b, o]) => matmulIds(a!, b!, o!, g.ci, kdim, p));
-  fromChannelMajor(heap, indexOf(dxT), p, g.w, g.n * g.h, g.w, g.ci, indexOf(dx));
+  // The matmul allocates (packed weights): take the heap view again in case that grew the memory.
+  fromChannelMajor(heapF32(), indexOf(dxT), p, g.w, g.n * g.h, g.w, g.ci, indexOf(dx));
   tf.dispose([dyT, wT, patches, dxT]);
   return dx as tf.Tensor4D;
 }

