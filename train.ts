@@ -90,9 +90,10 @@ runMain(async () => {
     .option('wgan-target', { type: 'number', describe: 'gradient-norm target of the WGAN-GP penalty (default 1)' })
     .option('fp16', { type: 'boolean', describe: "NVIDIA's -fp16: dynamic loss scaling (tfjs has no float16 tensors; the start line says exactly what it does)" })
     .option('seed', { type: 'number', describe: 'seed of every random stream (default 1000, as train.py)' })
-    .group(['fmap-base', 'fmap-max', 'mapping-layers', 'latent-size', 'mapping-fmaps', 'style-mixing-prob', 'no-pixel-norm', 'no-instance-norm', 'no-noise', 'no-styles', 'no-const-input', 'no-blur', 'no-wscale', 'nonlinearity', 'num-channels', 'label-size'], 'Networks:')
+    .group(['fmap-base', 'fmap-max', 'fmap', 'mapping-layers', 'latent-size', 'mapping-fmaps', 'style-mixing-prob', 'no-pixel-norm', 'no-instance-norm', 'no-noise', 'no-styles', 'no-const-input', 'no-blur', 'no-wscale', 'nonlinearity', 'num-channels', 'label-size'], 'Networks:')
     .option('fmap-base', { type: 'number', describe: 'overall multiplier for feature maps (G and D; default 8192)' })
     .option('fmap-max', { type: 'number', describe: 'maximum feature maps per layer (G and D; default 512)' })
+    .option('fmap', { type: 'number', describe: 'dcgan / wgan-gp only: channels next to the image, doubling toward 4x4 (ngf = ndf; default 64)' })
     .option('mapping-layers', { type: 'number', describe: 'mapping network depth (G_style; default 8, 0 in configs a/b)' })
     .option('latent-size', { type: 'number', describe: 'size of z (and of w in G_style; default 512; progan: nf(0))' })
     .option('mapping-fmaps', { type: 'number', describe: 'width of the mapping network (G_style; default 512)' })
@@ -176,6 +177,7 @@ runMain(async () => {
     style_mixing_prob: argv['style-mixing-prob'],
     fmap_base: wholeNumber('fmap-base', argv['fmap-base']),
     fmap_max: wholeNumber('fmap-max', argv['fmap-max']),
+    fmap: wholeNumber('fmap', argv.fmap),
     mapping_layers: wholeNumber('mapping-layers', argv['mapping-layers'], 0),
     latent_size: wholeNumber('latent-size', argv['latent-size']),
     mapping_fmaps: wholeNumber('mapping-fmaps', argv['mapping-fmaps']),

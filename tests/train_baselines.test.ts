@@ -62,9 +62,12 @@ test('flags that do not apply to the baselines are refused with one line', () =>
   bad({ pl_weight: 2 }, /^--pl-weight: /);
   bad({ r1_gamma: 10 }, /^--r1-gamma: the D loss D_logistic takes no r1_gamma/);
   bad({ loss: 'wgan-gp' }, /^--loss wgan-gp: .*batch norm/);
+  bad({ config: 'gan-mlp', fmap: 32 }, /^--fmap: only for dcgan and wgan-gp \(config gan-mlp sizes its layers with fixed widths\)/);
+  assert.throws(() => resolveTrainConfig({ dataset: 'x', config: 'f', fmap: 32 }), userError(/^--fmap: only for dcgan and wgan-gp \(config f sizes its layers with --fmap-base/));
   // What applies keeps working.
-  const c = resolveTrainConfig({ dataset: 'x', config: 'wgan-gp', wgan_lambda: 5, D_repeats: 3, minibatch_base: 32, G_lrate_base: 3e-4, latent_size: 64 });
+  const c = resolveTrainConfig({ dataset: 'x', config: 'wgan-gp', wgan_lambda: 5, D_repeats: 3, minibatch_base: 32, G_lrate_base: 3e-4, latent_size: 64, fmap: 16 });
   assert.deepEqual([c.D_loss.args.wgan_lambda, c.train.D_repeats, c.sched.minibatch_base, c.sched.G_lrate_base, c.G_args.latent_size], [5, 3, 32, 3e-4, 64]);
+  assert.deepEqual([c.G_args.fmap, c.D_args.fmap], [16, 16]);
   assert.equal(c.G_args.dlatent_size, undefined);
 });
 
@@ -72,9 +75,8 @@ test('flags that do not apply to the baselines are refused with one line', () =>
 function tinyConfig(config: 'gan-mlp' | 'dcgan' | 'wgan-gp', name: string, total_kimg: number, extra: Partial<TrainOverrides> = {}): TrainConfig {
   const c = resolveTrainConfig({
     config, dataset: 'rects', data_dir: path.join(tmp, 'datasets'), result_dir: path.join(tmp, name), total_kimg,
-    minibatch_base: 16, tick_kimg_base: 0.08, grid_size: '4x2', network_snapshot_ticks: 2, ...extra,
+    minibatch_base: 16, tick_kimg_base: 0.08, grid_size: '4x2', network_snapshot_ticks: 2, ...(config === 'gan-mlp' ? {} : { fmap: 4 }), ...extra,
   });
-  if (config !== 'gan-mlp') { c.G_args.fmap = 4; c.D_args.fmap = 4; }
   return c;
 }
 

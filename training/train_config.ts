@@ -302,6 +302,8 @@ export interface TrainOverrides {
   total_kimg?: number;
   fmap_base?: number;
   fmap_max?: number;
+  /** G_dcgan / D_dcgan's width (ngf = ndf): dcgan and wgan-gp only. */
+  fmap?: number;
   mapping_layers?: number;
   /** z and w size (G_style: latent_size = dlatent_size; G_paper: latent_size). */
   latent_size?: number;
@@ -456,6 +458,11 @@ export function resolveTrainConfig(o: TrainOverrides): TrainConfig {
   // Network kwargs shared by G and D.
   set(o.fmap_base, (v) => { G.fmap_base = v; D.fmap_base = v; });
   set(o.fmap_max, (v) => { G.fmap_max = v; D.fmap_max = v; });
+  set(o.fmap, (v) => {
+    if (NETWORK_CONFIGS[config].G_func !== 'G_dcgan') throw new UserError(`--fmap: only for dcgan and wgan-gp (config ${config} sizes its layers ${c.family === 'baseline' ? 'with fixed widths' : 'with --fmap-base / --fmap-max'})`, 2);
+    G.fmap = v;
+    D.fmap = v;
+  });
   set(o.no_wscale, (v) => { if (v) { G.use_wscale = false; D.use_wscale = false; } });
   set(o.nonlinearity, (v) => {
     if (config === 'progan') {

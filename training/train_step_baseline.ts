@@ -7,7 +7,8 @@
 // statistics, updating the running ones), as a PyTorch module in .train(); D is called once on the
 // reals and once on the fakes, so each gets its own batch statistics as in the DCGAN tutorial. Gs is
 // updated with each D step as NVIDIA's (G_smoothing_kimg 0 → β 0: a plain copy of G, running statistics
-// included, since non-trainables are always copied) and generates in inference mode. There is no lod: the networks refuse any lod but 0.
+// included, since non-trainables are always copied) and generates in inference mode. There is no lod:
+// the networks refuse any lod but 0.
 import * as tf from '@tensorflow/tfjs';
 import { D_LOSSES, G_LOSSES, type DiscriminatorFn, type GeneratorFn } from './loss.ts';
 import { Gs_beta } from './misc.ts';
