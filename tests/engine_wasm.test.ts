@@ -179,6 +179,9 @@ for (const c of CASES.filter((k) => k.kernel.startsWith('Conv2DBackprop'))) {
     test(`wasm ${c.kernel} '${path}' formulation equals cpu: ${c.name}`, async () => {
       const want = await on('cpu', () => runKernelOn(c));
       const got = await on('wasm', () => tf.tidy(() => {
+        // The formulations allocate with malloc and must write every slot they read, zeros included:
+        // leave NaN in freed heap memory so a slot left unwritten shows up.
+        tf.fill([1 << 22], NaN).dispose();
         let seed = 1;
         const t: Record<string, tf.Tensor4D> = {};
         for (const [k, spec] of Object.entries(c.inputs)) t[k] = tf.tensor4d(seeded(size(spec.shape), seed++), spec.shape as [number, number, number, number]);

@@ -59,16 +59,28 @@ export function filterGradGrid(x: tf.Tensor4D, dy: tf.Tensor4D, g: ConvGeometry)
   const out = allocate([g.kh, g.kw, g.ci, g.co]);
   const heap = heapF32();
   const x0 = indexOf(x), dy0 = indexOf(dy), xg0 = indexOf(xg), dyg0 = indexOf(dyg), out0 = indexOf(out);
-  heap.fill(0, xg0, xg0 + xg.size);
+  // Only the borders are zeroed: every other slot is written by the copies (a full fill first would
+  // be two more passes over dy-sized buffers on the one JS thread, while XNNPACK's threads wait).
+  heap.fill(0, xg0, xg0 + front);
+  heap.fill(0, xg0 + front + g.ci * k, xg0 + xg.size);
+  for (let ci = 0; ci < g.ci; ci++) {
+    for (let ni = 0; ni < g.n; ni++) {
+      const img = xg0 + front + ci * k + ni * hg * wg;
+      if (wg > g.w) for (let r = 0; r < g.h; r++) heap.fill(0, img + r * wg + g.w, img + (r + 1) * wg);
+      heap.fill(0, img + g.h * wg, img + hg * wg);
+    }
+  }
   for (let ni = 0; ni < g.n; ni++) {
     toChannelMajor(heap, x0 + ni * g.h * g.w * g.ci, g.h, g.w, g.ci, xg0 + front + ni * hg * wg, k, wg);
   }
-  heap.fill(0, dyg0, dyg0 + dyg.size);
   const rowLen = g.wo * g.co;
   for (let ni = 0; ni < g.n; ni++) {
-    for (let i = 0; i < g.ho; i++) {
+    for (let i = 0; i < hg; i++) {
+      const d = dyg0 + (ni * hg + i) * wg * g.co;
+      if (i >= g.ho) { heap.fill(0, d, d + wg * g.co); continue; }
       const s = dy0 + (ni * g.ho + i) * rowLen;
-      heap.copyWithin(dyg0 + (ni * hg + i) * wg * g.co, s, s + rowLen);
+      heap.copyWithin(d, s, s + rowLen);
+      heap.fill(0, d + rowLen, d + wg * g.co);
     }
   }
   const taps = g.kh * g.kw;
