@@ -53,11 +53,19 @@ function settle(out: tf.Tensor): void {
   else tf.tidy(() => tf.slice(tf.reshape(out, [-1]), 0, 1).dataSync());
 }
 
+// Process CPU time (all threads) of the last once() call: on an oversubscribed machine wall time also
+// counts the slices a thread waits for a core, at every one of a kernel's fork-join barriers, while CPU
+// time counts only work (and XNNPACK's spin-waits), so its ratios show what the kernel costs.
+let lastCpuMs = 0;
+
 function once(fn: () => tf.Tensor): number {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const out = fn();
   settle(out);
   const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  lastCpuMs = (c.user + c.system) / 1000;
   out.dispose();
   return ms;
 }
@@ -226,12 +234,13 @@ for (const b of wanted) {
     const timed = members.filter((m) => !m.skip && m.run);
     for (const m of members) if (m.skip || !m.run) rows.push({ name: m.name, unit: m.unit, value: null, torch: null, note: m.skip });
     for (const m of timed) m.run!(); // warm-up (kernel selection, first allocation)
-    const ours = timed.map((): number[] => []), theirs = timed.map((): number[] => []);
+    const ours = timed.map((): number[] => []), theirs = timed.map((): number[] => []), cpu = timed.map((): number[] => []);
     const reps = Math.max(...timed.map((m) => m.reps), 0);
     for (let r = 0; r < reps; r++) {
       for (const [j, m] of timed.entries()) {
         if (r >= m.reps) continue;
         ours[j]!.push(m.run!());
+        cpu[j]!.push(lastCpuMs);
         if (withPeer) theirs[j]!.push(await peer!.time(m.name));
       }
     }
@@ -239,7 +248,7 @@ for (const b of wanted) {
       const value = median(ours[j]!);
       // The ratio of medians and the median of per-round ratios; they agree when the load was steady.
       const note = j > 0 && first.group != null
-        ? `${(value / median(ours[0]!)).toFixed(2)}× fwd (per-round median ${median(ours[j]!.map((v, r) => v / ours[0]![r]!)).toFixed(2)}×, ${ours[j]!.length} rounds)`
+        ? `${(value / median(ours[0]!)).toFixed(2)}× fwd (per-round median ${median(ours[j]!.map((v, r) => v / ours[0]![r]!)).toFixed(2)}×, CPU time ${median(cpu[j]!.map((v, r) => v / cpu[0]![r]!)).toFixed(2)}×, ${ours[j]!.length} rounds)`
         : undefined;
       rows.push({ name: m.name, unit: m.unit, flops: m.flops, value, torch: withPeer ? median(theirs[j]!) : null, note });
     }
