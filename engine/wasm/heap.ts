@@ -4,7 +4,7 @@
 // operands, so a gradient written with tf ops pays for copies the math does not need. Here:
 //   - views of a tensor's bytes on the heap, so layouts are built by JS loops and memcpy instead;
 //   - aliases: a C++-side tensor id for any range of the heap (no allocation, no copy), so one
-//     buffer serves as several matmul operands at different offsets (engine/wasm/ConvGemm.ts) and a
+//     buffer serves as several matmul operands at different offsets (engine/wasm/conv_gemm.ts) and a
 //     matmul can write straight into part of an output;
 //   - the kernel's C entry point called with those ids.
 // Relies on BackendWasm internals (dataIdMap, dataIdNextNumber, the `wasm` module's tfjs bridge and
