@@ -429,8 +429,3 @@ export function isBaselineGenerator(net: Network): net is BaselineGenerator {
 export function isBaselineDiscriminator(net: Network): net is BaselineDiscriminator {
   return net instanceof D_mlp || net instanceof D_dcgan;
 }
-
-/** The generator's image resolution and channel count. */
-export function baselineImageShape(G: BaselineGenerator): { num_channels: number; resolution: number } {
-  return { num_channels: G.kw.num_channels, resolution: G.kw.resolution };
-}
