@@ -150,12 +150,91 @@ test('blur2d [1,2,1] is the normalised 3×3 outer product with zero SAME padding
   assert.deepEqual(ops.blurKernel([1, 3]), [[1 / 16, 3 / 16], [3 / 16, 9 / 16]]);
 });
 
-test('upscale2d is nearest neighbour and downscale2d is the box average (factors 2 and 4)', () => {
+const IMPLS: readonly ops.ResampleImpl[] = ['reshape', 'kernel'];
+
+/** Runs fn with upscale2d / downscale2d forced to `impl`, restoring the per-backend default after. */
+function withImpl<T>(impl: ops.ResampleImpl, fn: () => T): T {
+  ops.setResampleImpl(impl);
+  try { return fn(); } finally { ops.setResampleImpl(null); }
+}
+
+test('upscale2d is nearest neighbour and downscale2d is the box average (factors 2 and 4), in both formulations', () => {
   const xs = [2, 4, 8, 3];
   const x = randn(192, 8);
+  for (const impl of IMPLS) {
+    withImpl(impl, () => {
+      assert.deepEqual([ops.resampleImpl('upscale2d'), ops.resampleImpl('downscale2d')], [impl, impl]);
+      for (const f of [2, 4]) {
+        assertClose(tf.tidy(() => ops.upscale2d(t4(x, xs as never), f).dataSync()), naiveUpscale(x, xs, f), 0, `${impl} upscale ×${f}`);
+        assertClose(tf.tidy(() => ops.downscale2d(t4(x, xs as never), f).dataSync()), naiveDownscale(x, xs, f), 1e-6, `${impl} downscale ×${f}`);
+      }
+      // A factor that is no power of two (the kernel's float32 source index would be inexact) still upsamples exactly.
+      assertClose(tf.tidy(() => ops.upscale2d(t4(x, xs as never), 3).dataSync()), naiveUpscale(x, xs, 3), 0, `${impl} upscale ×3`);
+    });
+  }
+});
+
+// First order: d/dx Σ r·op(x) is the adjoint applied to r. Written out: downscale's spreads each r
+// value over its f×f block divided by f²; upscale's sums the f×f block of r each input pixel fed.
+test('upscale2d / downscale2d gradients equal their explicit adjoints, in both formulations', () => {
+  const xs = [3, 8, 4, 2];
+  const [n, h, w, c] = xs as [number, number, number, number];
+  const x = randn(n * h * w * c, 30);
   for (const f of [2, 4]) {
-    assertClose(tf.tidy(() => ops.upscale2d(t4(x, xs as never), f).dataSync()), naiveUpscale(x, xs, f), 0, `upscale ×${f}`);
-    assertClose(tf.tidy(() => ops.downscale2d(t4(x, xs as never), f).dataSync()), naiveDownscale(x, xs, f), 1e-6, `downscale ×${f}`);
+    const rDown = randn(x.length / (f * f), 31), rUp = randn(x.length * f * f, 32);
+    const D = indexer([n, h / f, w / f, c]), U = indexer([n, h * f, w * f, c]), X = indexer(xs);
+    const wantDown = new Float32Array(x.length), wantUp = new Float32Array(x.length);
+    for (let b = 0; b < n; b++) for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) for (let ch = 0; ch < c; ch++) {
+      wantDown[X(b, i, j, ch)] = rDown[D(b, Math.floor(i / f), Math.floor(j / f), ch)]! / (f * f);
+      let s = 0;
+      for (let p = 0; p < f; p++) for (let q = 0; q < f; q++) s += rUp[U(b, i * f + p, j * f + q, ch)]!;
+      wantUp[X(b, i, j, ch)] = s;
+    }
+    for (const impl of IMPLS) {
+      withImpl(impl, () => tf.tidy(() => {
+        const xt = t4(x, xs as never);
+        const rd = tf.tensor4d(rDown, [n, h / f, w / f, c]), ru = tf.tensor4d(rUp, [n, h * f, w * f, c]);
+        const gd = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(ops.downscale2d(v as tf.Tensor4D, f), rd)))(xt);
+        const gu = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(ops.upscale2d(v as tf.Tensor4D, f), ru)))(xt);
+        assertClose(gd.dataSync(), wantDown, 1e-6, `${impl} d downscale ×${f}`);
+        assertClose(gu.dataSync(), wantUp, 1e-5, `${impl} d upscale ×${f}`);
+      }));
+    }
+  }
+});
+
+// Second order as R1 takes it, through the backward kernel itself: with A the op, F(x) = ½ Σ s²·(Ax)²
+// has ∂F/∂x = g = Aᵀ(s²⊙Ax), and R = Σ g² has dR/ds = 4·s⊙Ax⊙A g and dR/dx = 2·Aᵀ(s²⊙A g). Every
+// A and Aᵀ below is a naive loop (Aᵀ of the f×f box mean = nearest upsampling / f²; Aᵀ of nearest
+// upsampling = f² × the box mean), s varies per output element so a misplaced pixel would show.
+test('second-order gradients of upscale2d / downscale2d equal the explicit formulas, in both formulations', () => {
+  const xs = [2, 8, 4, 3];
+  const [n, h, w, c] = xs as [number, number, number, number];
+  const x = randn(n * h * w * c, 40);
+  for (const f of [2, 4]) {
+    for (const kind of ['downscale2d', 'upscale2d'] as const) {
+      const ys = kind === 'downscale2d' ? [n, h / f, w / f, c] : [n, h * f, w * f, c];
+      const A = (v: Float32Array, shape: number[]) => kind === 'downscale2d' ? naiveDownscale(v, shape, f) : naiveUpscale(v, shape, f);
+      const At = (v: Float32Array) => kind === 'downscale2d' ? naiveUpscale(v, ys, f).map((e) => e / (f * f)) : naiveDownscale(v, ys, f).map((e) => e * f * f);
+      const s = randn(ys.reduce((a, b) => a * b), 41 + f).map((v) => 1 + 0.3 * v);
+      const ax = A(x, xs);
+      const g = At(ax.map((v, k) => s[k]! ** 2 * v));
+      const ag = A(g, xs);
+      const wantS = ax.map((v, k) => 4 * s[k]! * v * ag[k]!);
+      const wantX = At(ag.map((v, k) => 2 * s[k]! ** 2 * v));
+      for (const impl of IMPLS) {
+        withImpl(impl, () => tf.tidy(() => {
+          const op = (v: tf.Tensor) => (kind === 'downscale2d' ? ops.downscale2d(v as tf.Tensor4D, f) : ops.upscale2d(v as tf.Tensor4D, f));
+          const R = (xv: tf.Tensor, sv: tf.Tensor) => {
+            const gx = tf.grad((v: tf.Tensor) => tf.mul(0.5, tf.sum(tf.square(tf.mul(op(v), sv)))))(xv);
+            return tf.sum(tf.square(gx)) as tf.Scalar;
+          };
+          const [dx, ds] = tf.grads(R)([t4(x, xs as never), tf.tensor(s, ys)]);
+          assertClose(ds!.dataSync(), wantS, 1e-5, `${impl} ${kind} ×${f} dR/ds`);
+          assertClose(dx!.dataSync(), wantX, 1e-5, `${impl} ${kind} ×${f} dR/dx`);
+        }));
+      }
+    }
   }
 });
 
@@ -307,9 +386,11 @@ test('R1 (gradient of the squared input-gradient) through every op matches a cen
     { name: 'conv2d', xShape: [2, 4, 4, 3], params: [[3, 3, 3, 2]], op: (x, [w]) => ops.conv2d(x4(x), x4(w!), 0.5) },
     { name: 'dense', xShape: [2, 6], params: [[6, 3]], op: (x, [w]) => ops.dense(x, w as tf.Tensor2D, 0.5) },
     { name: 'blur2d', xShape: [2, 4, 4, 2], params: [], op: (x) => ops.blur2d(x4(x)) },
-    { name: 'upscale2d', xShape: [2, 3, 3, 2], params: [], op: (x) => ops.upscale2d(x4(x)) },
-    { name: 'downscale2d', xShape: [2, 4, 4, 2], params: [], op: (x) => ops.downscale2d(x4(x)) },
-    { name: 'downscale2d ×4', xShape: [1, 8, 8, 2], params: [], op: (x) => ops.downscale2d(x4(x), 4) },
+    ...IMPLS.flatMap((impl): Case[] => [
+      { name: `upscale2d (${impl})`, xShape: [2, 3, 3, 2], params: [], op: (x) => withImpl(impl, () => ops.upscale2d(x4(x))) },
+      { name: `downscale2d (${impl})`, xShape: [2, 4, 4, 2], params: [], op: (x) => withImpl(impl, () => ops.downscale2d(x4(x))) },
+      { name: `downscale2d ×4 (${impl})`, xShape: [1, 8, 8, 2], params: [], op: (x) => withImpl(impl, () => ops.downscale2d(x4(x), 4)) },
+    ]),
     { name: 'upscale2d_conv2d fused', xShape: [2, 3, 3, 2], params: [[3, 3, 2, 3]], op: (x, [w]) => ops.upscale2dConv2dFused(x4(x), x4(w!), 0.5) },
     { name: 'conv2d_downscale2d fused', xShape: [2, 4, 4, 2], params: [[3, 3, 2, 3]], op: (x, [w]) => ops.conv2dDownscale2dFused(x4(x), x4(w!), 0.5) },
     { name: 'pixel_norm', xShape: [2, 2, 2, 3], params: [], op: (x) => ops.pixelNorm(x) },
@@ -353,6 +434,7 @@ test('ops do not leak tensors inside tidy', () => {
       const x = tf.randomNormal([4, 8, 8, 4]) as tf.Tensor4D;
       const w = tf.randomNormal([3, 3, 4, 4]) as tf.Tensor4D;
       ops.minibatchStddev(ops.blur2d(ops.conv2dDownscale2dFused(ops.upscale2dConv2dFused(x, w, 0.1), w, 0.1)));
+      for (const impl of IMPLS) withImpl(impl, () => tf.grad((v: tf.Tensor) => tf.sum(ops.downscale2d(ops.upscale2d(v as tf.Tensor4D))))(x));
     });
   }
   assert.equal(tf.memory().numTensors, before);

@@ -4,8 +4,8 @@
 // weights stay in NVIDIA's layout (conv [kh,kw,in,out] = tfjs HWIO, dense [in,out]), so a pickle
 // or a snapshot is loaded by name without any transposition. Every op here must be twice
 // differentiable in tfjs (R1 / WGAN-GP differentiate D's input gradient; path-length reg does the
-// same for G), so we avoid kernels whose backward has no tfjs gradient (AvgPoolGrad,
-// DepthwiseConv2dNativeBackpropInput, Resize*Grad, rank>4 tile).
+// same for G), so we avoid kernels whose backward has no tfjs gradient (DepthwiseConv2dNativeBackpropInput,
+// rank>4 tile); AvgPoolGrad and ResizeNearestNeighborGrad have theirs from engine/register.ts.
 import * as tf from '@tensorflow/tfjs';
 
 export const SQRT2 = Math.SQRT2;
@@ -149,12 +149,50 @@ function blurWith(k: number[][], flipped: number[][]): (x: tf.Tensor4D) => tf.Te
 }
 
 /**
- * upscale2d: nearest-neighbour ×factor via a broadcast add of zeros, differentiable to any order
- * (tf.broadcastTo and rank-6 tile are not: both run the Tile kernel, whose gradient stops at rank 4).
+ * How upscale2d / downscale2d are computed. 'kernel': the backend's ResizeNearestNeighbor / AvgPool,
+ * whose backward kernels get their gradients from engine/ (so R1 / WGAN-GP can differentiate them
+ * twice). 'reshape': a broadcast add of zeros / a reshape + mean, differentiable to any order by tfjs
+ * itself (tf.broadcastTo and rank-6 tile are not: both run the Tile kernel, whose gradient stops at
+ * rank 4). Both equal the explicit formulas; which is faster depends on the backend (bench/ops.ts).
  */
+export type ResampleImpl = 'kernel' | 'reshape';
+export type ResampleOp = 'upscale2d' | 'downscale2d';
+
+// From `npm run bench -- ops` (alternated calls, medians; shared 2-core box under load). tensorflow
+// (NHWC, no transposes): downscale2d's AvgPool 8-16x faster forward, 2-8x on first/second-order
+// gradients at [32,512,8,8] ... [16,128,64,64]; upscale2d's resize 1.2-1.9x on those (tiny [32,32,32,1]
+// images: 0.7x forward, 1.0-2.2x gradients); a whole config-F step at 32x32 (D with R1 or WGAN-GP,
+// Gs, G) 1.15-1.21x. cpu: the kernels 11-46x forward, 1.5-4.9x on gradients (whole steps not timed:
+// too slow). wasm: the same steps within ±2% either way (AvgPool gains per call, the resize loses 2x
+// forward at mid sizes), so wasm keeps the reshape forms.
+const RESAMPLE_DEFAULT: Readonly<Record<string, Readonly<Record<ResampleOp, ResampleImpl>>>> = {
+  tensorflow: { upscale2d: 'kernel', downscale2d: 'kernel' },
+  cpu: { upscale2d: 'kernel', downscale2d: 'kernel' },
+};
+const resampleOverride: Record<ResampleOp, ResampleImpl | null> = { upscale2d: null, downscale2d: null };
+
+/**
+ * Forces one formulation on every backend (benchmarks, tests), for both ops or only `op`; null
+ * restores the per-backend default.
+ */
+export function setResampleImpl(impl: ResampleImpl | null, op?: ResampleOp): void {
+  if (op) resampleOverride[op] = impl;
+  else resampleOverride.upscale2d = resampleOverride.downscale2d = impl;
+}
+
+/** The formulation `op` uses on `backend` (default: the current one). */
+export function resampleImpl(op: ResampleOp, backend: string = tf.getBackend()): ResampleImpl {
+  return resampleOverride[op] ?? RESAMPLE_DEFAULT[backend]?.[op] ?? 'reshape';
+}
+
+const isPow2 = (f: number) => Number.isInteger(f) && f > 0 && (f & (f - 1)) === 0;
+
+/** upscale2d: nearest-neighbour ×factor (NVIDIA: tile of a reshape). */
 export function upscale2d(x: tf.Tensor4D, factor = 2): tf.Tensor4D {
   if (factor === 1) return x;
   const [n, h, w, c] = x.shape;
+  // TF picks the source pixel as floor(o · (in/out)) in float32: exact only when in/out is a power of 2.
+  if (isPow2(factor) && resampleImpl('upscale2d') === 'kernel') return tf.image.resizeNearestNeighbor(x, [h * factor, w * factor]);
   const y = tf.add(tf.reshape(x, [n * h, 1, w, 1, c]), tf.zeros([1, factor, 1, factor, 1]));
   return tf.reshape(y, [n, h * factor, w * factor, c]);
 }
@@ -162,6 +200,7 @@ export function upscale2d(x: tf.Tensor4D, factor = 2): tf.Tensor4D {
 /** downscale2d: box average over factor×factor blocks (NVIDIA: 2×2 depthwise 0.25 kernel, avg_pool for larger). */
 export function downscale2d(x: tf.Tensor4D, factor = 2): tf.Tensor4D {
   if (factor === 1) return x;
+  if (resampleImpl('downscale2d') === 'kernel') return tf.avgPool(x, factor, factor, 'valid');
   const [n, h, w, c] = x.shape;
   return tf.mean(tf.reshape(x, [n * (h / factor), factor, w / factor, factor, c]), [1, 3]).reshape([n, h / factor, w / factor, c]);
 }
