@@ -8,7 +8,7 @@ runMain(async () => {
   const here = import.meta.dirname;
   const available = fs.readdirSync(here).filter((f) => f.endsWith('.ts') && f !== 'run.ts' && !f.startsWith('_')).map((f) => f.slice(0, -3)).sort();
   const name = process.argv[2]?.replace(/-/g, '_'); // `train-baselines` runs bench/train_baselines.ts
-  if (!name || name === '--help' || name === '-h') {
+  if (!name || process.argv[2] === '--help' || process.argv[2] === '-h') {
     process.stdout.write(`usage: npm run bench -- <name> [args]\nbenchmarks: ${available.join(', ')}\n`);
     if (!name) process.exitCode = 2;
     return;
