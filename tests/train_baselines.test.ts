@@ -62,6 +62,7 @@ test('flags that do not apply to the baselines are refused with one line', () =>
   bad({ pl_weight: 2 }, /^--pl-weight: /);
   bad({ r1_gamma: 10 }, /^--r1-gamma: the D loss D_logistic takes no r1_gamma/);
   bad({ loss: 'wgan-gp' }, /^--loss wgan-gp: .*batch norm/);
+  bad({ max_label_size: 'full' }, /^--max-label-size full: config dcgan .* is unconditional/);
   bad({ config: 'gan-mlp', fmap: 32 }, /^--fmap: only for dcgan and wgan-gp \(config gan-mlp sizes its layers with fixed widths\)/);
   assert.throws(() => resolveTrainConfig({ dataset: 'x', config: 'f', fmap: 32 }), userError(/^--fmap: only for dcgan and wgan-gp \(config f sizes its layers with --fmap-base/));
   // What applies keeps working.

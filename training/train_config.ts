@@ -420,6 +420,7 @@ function refuseFlagsOfOtherFamily(family: TrainingFamily, config: ConfigName, o:
     for (const [k, flag, why] of BASELINE_REFUSED) {
       if (given(k)) throw new UserError(`--${flag}: config ${config} (a classic baseline) has ${why}`, 2);
     }
+    if (o.max_label_size === 'full') throw new UserError(`--max-label-size full: config ${config} (a classic baseline) is unconditional`, 2);
   } else if (family === 'stylegan2') {
     for (const [k, flag, why] of PROGRESSIVE_ONLY) {
       if (given(k)) throw new UserError(`--${flag}: StyleGAN2 (config ${config}) has ${why}`, 2);
