@@ -23,14 +23,17 @@ test('Gs_beta: 0.5^(minibatch / (G_smoothing_kimg·1000)), the spec values, 0 wi
   assert.equal(Gs_beta(32, 0), 0);
 });
 
-test('snapshotGridSize follows the 1080p / 4k clip rules', () => {
+test('snapshotGridSize follows the 1080p / 4k / 8k clip rules', () => {
   assert.deepEqual(snapshotGridSize('4k', 1024, 1024), [7, 4]); // 7168×4096 px
   assert.deepEqual(snapshotGridSize('4k', 256, 256), [15, 8]);
   assert.deepEqual(snapshotGridSize('4k', 32, 32), [32, 32]); // 120×67 clipped to 32
   assert.deepEqual(snapshotGridSize('4k', 384, 512), [7, 5]); // LSUN car 512×384
   assert.deepEqual(snapshotGridSize('1080p', 1024, 1024), [3, 2]); // 1×1 clipped up to 3×2
   assert.deepEqual(snapshotGridSize('1080p', 128, 128), [15, 8]);
-  assert.deepEqual(snapshotGridSize('8k', 128, 128), [1, 1]);
+  // StyleGAN2's 8k: 7680//W and 4320//H with 4k's bounds.
+  assert.deepEqual(snapshotGridSize('8k', 128, 128), [32, 32]); // 60×33 clipped to 32
+  assert.deepEqual(snapshotGridSize('8k', 1024, 1024), [7, 4]);
+  assert.deepEqual(snapshotGridSize('8k', 256, 256), [30, 16]);
 });
 
 test('convert_images_to_uint8 rounds half up, convert_to_pil_image half to even', () => {
