@@ -246,16 +246,24 @@ type Log = (line: string) => void;
 
 interface LoadedWeights { map: WeightMap; info: WeightsInfo; verified: boolean }
 
-/** A weights file as a WeightMap: safetensors by extension, else a torch.save'd state dict. */
+/**
+ * A weights file as a WeightMap: safetensors by extension, else a torch.save'd state dict. A corrupt file's
+ * error names the flag it came from, since the file may be a cached download the user never named.
+ */
 function readWeightMap(file: string, flag: string, into: WeightMap = new Map()): WeightMap {
-  if (/\.safetensors$/i.test(file)) {
-    for (const [name, t] of readSafetensors(file).tensors) {
-      if (t.dtype !== 'F32' && t.dtype !== 'F64') continue;
-      into.set(name, { shape: [...t.shape], data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as Float64Array) });
+  try {
+    if (/\.safetensors$/i.test(file)) {
+      for (const [name, t] of readSafetensors(file).tensors) {
+        if (t.dtype !== 'F32' && t.dtype !== 'F64') continue;
+        into.set(name, { shape: [...t.shape], data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as Float64Array) });
+      }
+      return into;
     }
-    return into;
+    return weightMapFromTorchFile(file, into);
+  } catch (err) {
+    if (err instanceof UserError) throw new UserError(`${flag}: ${err.message}`, err.exitCode);
+    throw err;
   }
-  return weightMapFromTorchFile(file, into);
 }
 
 /**

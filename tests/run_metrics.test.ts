@@ -189,6 +189,18 @@ test('bad input is one line naming the flag and the file (through the CLI)', () 
   assertOneLineError(cli(['--network', net1, '--metrics', 'fid50k', '--num-images', 'many']), /--num-images: expected a whole number/);
   assertOneLineError(cli(['--network', net1, '--metrics', 'fid50k', '--dataset', 'fmnist', '--data-dir', dataDir, '--inception', TORCHSCRIPT]),
     /--inception .*torchscript_scripted\.pt: a TorchScript archive \(inception-2015-12-05\.pt, vgg16\.pt\).*; pass pt_inception-2015-12-05-6726825d\.pth/);
+  // Corrupt weights (a truncated download, a wrong file): one line naming the flag and the file.
+  const junk = Buffer.alloc(1000, 0xb0); // not a pickle opcode, and an impossible safetensors header length
+  for (const name of ['junk.pth', 'junk.safetensors']) {
+    const f = path.join(tmp, name);
+    fs.writeFileSync(f, junk);
+    // Read after the backend started (TF's own load lines) and after the sha256 warning: one error line, exit ≠ 0.
+    const r = cli(['--network', net1, '--metrics', 'fid50k', '--dataset', 'fmnist', '--data-dir', dataDir, '--inception', f]);
+    assert.notEqual(r.code, 0);
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+    assert.equal(errors.length, 1, r.stderr);
+    assert.match(errors[0]!, new RegExp(`^error: --inception: ${name.replace('.', '\\.')}: `));
+  }
 });
 
 test('bad input: every other check is a UserError naming the flag, before anything runs', () => {
