@@ -38,7 +38,7 @@ export function scheduleArgs(sched: SchedConfig, resolution_log2: number): Train
  * 'progressive' = StyleGAN/ProGAN's training_loop (growing, D repeats, regularisers in the loss);
  * 'stylegan2' = NVlabs/stylegan2's (no growing, G step then D step per minibatch, lazy regularisation);
  * 'baseline' = the classic GANs (gan-mlp, dcgan, wgan-gp): NVIDIA's loop without growing, networks in
- * training mode (batch norm), Gs a plain copy of G (train_step_baseline.ts).
+ * training mode (batch norm), Gs a plain copy of G (train_step.ts).
  */
 export type TrainingFamily = 'progressive' | 'stylegan2' | 'baseline';
 

@@ -1,6 +1,7 @@
 // The training steps of NVIDIA's training loops, one Trainer per family (train_config.trainingFamily):
 // * 'progressive' (StyleGAN / ProGAN, spec §3.5, §3.6): process_reals, D steps with the Gs moving
 //   average, then the G step; regularisers inside the losses (training/loss.ts by name).
+//   The classic baselines (gan-mlp, dcgan, wgan-gp) take the same steps at lod 0, in training mode.
 // * 'stylegan2' (stylegan2-and-pickles.md §A.9): per minibatch G step, G path-length reg step when due,
 //   D step + Gs update, D R1 reg step when due, with Adam rescaled for lazy regularisation.
 // Each step runs inside one tf.tidy; every random draw (latents, noise, style mixing, WGAN-GP mixing
@@ -15,8 +16,7 @@ import { D_r1, D_logistic_r1, G_logistic_ns, G_pathreg, lazyRegAdam, lazyRegLoss
 import type { Network } from './network.ts';
 import { G_paper } from './networks_progan.ts';
 import { G_main, D_stylegan2, isStyleGenerator } from './networks_stylegan2.ts';
-import { isBaselineGenerator } from './networks_baseline.ts';
-import { BaselineTrainer } from './train_step_baseline.ts';
+import { isBaselineDiscriminator, isBaselineGenerator } from './networks_baseline.ts';
 import { Optimizer } from './optimizer.ts';
 import { Gs_beta } from './misc.ts';
 import type { TrainingSchedule } from './schedule.ts';
@@ -133,17 +133,25 @@ export class TrainStep {
     this.rngFn = () => o.rng.random_sample();
   }
 
-  /** G as the losses call it: is_training (W average update, style mixing) at the current lod. */
+  /**
+   * G as the losses call it: is_training (W average update, style mixing) at the current lod. The
+   * baselines (no lod) run in training mode as a PyTorch module in .train(): batch norm on batch
+   * statistics, updating the running ones that Gs copies and generates with.
+   */
   private generator(lod: number): GeneratorFn {
     const G = this.o.G;
     if (isStyleGenerator(G)) return (z, l) => G.run(z as tf.Tensor2D, l as tf.Tensor2D, { is_training: true, lod, rng: this.rngFn });
     if (G instanceof G_paper) return (z, l) => G.run(z as tf.Tensor2D, l as tf.Tensor2D, { lod });
+    if (isBaselineGenerator(G)) return (z, l) => G.run(z as tf.Tensor2D, l as tf.Tensor2D, { is_training: true });
     throw new Error(`${G.name}: not a generator`);
   }
 
+  /** D at the current lod; a baseline D in training mode, called once on the reals and once on the fakes (each batch its own statistics, as the DCGAN tutorial). */
   private discriminator(lod: number): DiscriminatorFn {
-    const D = this.o.D as unknown as { run(x: tf.Tensor4D, l: tf.Tensor2D, o: { lod: number }): tf.Tensor };
-    return (x, l) => D.run(x as tf.Tensor4D, l as tf.Tensor2D, { lod });
+    const D = this.o.D;
+    if (isBaselineDiscriminator(D)) return (x, l) => D.run(x as tf.Tensor4D, l as tf.Tensor2D, { is_training: true });
+    const Dl = D as unknown as { run(x: tf.Tensor4D, l: tf.Tensor2D, o: { lod: number }): tf.Tensor };
+    return (x, l) => Dl.run(x as tf.Tensor4D, l as tf.Tensor2D, { lod });
   }
 
   private latents(n: number): tf.Tensor2D {
@@ -222,14 +230,22 @@ export function createTrainer(c: TrainConfig, nets: TrainerNetworks): Trainer {
   switch (c.family) {
     case 'progressive': return new ProgressiveTrainer(c, nets);
     case 'stylegan2': return new StyleGAN2Trainer(c, nets);
-    case 'baseline': return new BaselineTrainer(c, nets);
+    case 'baseline': {
+      // The classic GANs train in NVIDIA's loop like StyleGAN at a fixed lod 0: D_repeats (n_critic) D steps
+      // each with the Gs update (G_smoothing_kimg 0: a plain copy, running statistics included), then a G
+      // step, fresh latents for every step where the PyTorch scripts reuse one batch of fakes.
+      if (!isBaselineGenerator(nets.G) || !isBaselineDiscriminator(nets.D)) {
+        throw new Error(`baseline training needs G_mlp/G_dcgan and D_mlp/D_dcgan, got ${nets.G.constructor.name} / ${nets.D.constructor.name}`);
+      }
+      return new ProgressiveTrainer(c, nets);
+    }
   }
 }
 
 /** NVIDIA's fakes%06d.png of cur_nimg // 1000. */
 export const fakesName = (nimg: number) => `fakes${String(Math.floor(nimg / 1000)).padStart(6, '0')}.png`;
 
-/** StyleGAN / ProGAN: D_repeats D steps (each with the Gs update), then one G step. */
+/** StyleGAN / ProGAN (and the baselines): D_repeats D steps (each with the Gs update), then one G step. */
 class ProgressiveTrainer implements Trainer {
   readonly G_opt: Optimizer;
   readonly D_opt: Optimizer;
